@@ -1,0 +1,3 @@
+from cppthemes.cli import main
+
+main()

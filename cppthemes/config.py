@@ -1,0 +1,156 @@
+"""Settings: one source of defaults, validated once, overridable with dotted keys.
+
+The defaults below are the defaults. ``configs/default.toml`` repeats them with comments for
+people, and a test keeps the two equal. Unknown keys are rejected, and every message names the
+key, the value given and what is allowed, because a silently ignored typo in a setting is a
+wrong analysis nobody notices.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cppthemes.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class IngestConfig(_Section):
+    """How transcripts are found and read."""
+
+    suffixes: list[str] = Field(default=[".txt", ".md"], min_length=1)
+    manifest: str = "manifest.csv"
+
+
+class SegmentConfig(_Section):
+    """How turns become passages."""
+
+    facilitators: list[str] = ["facilitator", "moderator", "interviewer", "interviewer 1", "i"]
+    min_words: int = Field(default=4, ge=1)
+    max_tokens: int = Field(default=256, ge=16)
+    embed_context: bool = True
+
+
+class EmbedConfig(_Section):
+    """Which sentence-transformers model embeds passages, and how."""
+
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(default=32, ge=1)
+    device: str = "cpu"
+
+
+class ClusterConfig(_Section):
+    """How passages are grouped into candidate codes."""
+
+    method: Literal["kmeans", "agglomerative"] = "kmeans"
+    n_codes: int = Field(default=0, ge=0)
+    passages_per_code: float = Field(default=30.0, gt=1.0)
+    min_codes: int = Field(default=4, ge=2)
+    max_codes: int = Field(default=60, ge=2)
+    min_size: int = Field(default=3, ge=1)
+    min_similarity: float = Field(default=0.2, ge=-1.0, le=1.0)
+    seed: int = 0
+
+
+class LabelConfig(_Section):
+    """How codes get keyphrases, labels and quotes."""
+
+    language: str = "en"
+    keyphrases: int = Field(default=10, ge=1)
+    max_ngram: int = Field(default=3, ge=1, le=5)
+    quotes: int = Field(default=5, ge=1)
+    fillers: list[str] = [
+        "yeah", "yes", "yep", "like", "um", "uh", "erm", "mm", "mmm", "hmm", "mm-hmm", "okay",
+        "ok", "oh", "right", "well", "know", "mean", "kind", "sort", "actually", "really",
+        "just", "thing", "things", "stuff", "guess", "gonna", "wanna", "lot", "bit", "maybe",
+        "pretty", "crosstalk", "laughs", "laughter", "inaudible", "pause", "think", "say",
+        "said", "go", "get", "got", "sure", "exactly", "absolutely", "totally", "basically",
+    ]  # fmt: skip
+
+
+class ThemesConfig(_Section):
+    """How codes are grouped into candidate themes."""
+
+    n_themes: int = Field(default=0, ge=0)
+    distance_threshold: float = Field(default=0.45, gt=0.0, le=2.0)
+
+
+class Config(_Section):
+    """All settings of a run."""
+
+    ingest: IngestConfig = IngestConfig()
+    segment: SegmentConfig = SegmentConfig()
+    embed: EmbedConfig = EmbedConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    label: LabelConfig = LabelConfig()
+    themes: ThemesConfig = ThemesConfig()
+
+
+def _parse_value(raw: str) -> Any:
+    """Read an override value as a TOML literal, falling back to a bare string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--set {key}: keys are 'section.name', e.g. cluster.n_codes=12")
+    section, name = parts
+    if section not in Config.model_fields:
+        allowed = ", ".join(Config.model_fields)
+        raise ConfigError(f"--set {key}: unknown section {section!r} (allowed: {allowed})")
+    data.setdefault(section, {})[name] = value
+
+
+def _explain(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    value = first.get("input")
+    if first["type"] == "extra_forbidden":
+        section = first["loc"][0] if len(first["loc"]) > 1 else None
+        fields = (
+            Config.model_fields[str(section)].annotation.model_fields  # type: ignore[union-attr]
+            if section in Config.model_fields
+            else Config.model_fields
+        )
+        return f"{origin}: unknown setting {key!r} (allowed: {', '.join(fields)})"
+    return f"{origin}: {key}={value!r}: {first['msg'].lower()}"
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``key=value`` overrides."""
+    data: dict[str, Any] = {}
+    origin = "settings"
+    if path is not None:
+        origin = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item}: expected key=value, e.g. cluster.n_codes=12")
+        _set_dotted(data, key.strip(), _parse_value(raw.strip()))
+        origin = f"{origin} (with --set)" if "--set" not in origin else origin
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origin)) from None
+    if cfg.cluster.min_codes > cfg.cluster.max_codes:
+        raise ConfigError(
+            f"{origin}: cluster.min_codes={cfg.cluster.min_codes} must be <= "
+            f"cluster.max_codes={cfg.cluster.max_codes}"
+        )
+    return cfg

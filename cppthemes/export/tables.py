@@ -1,0 +1,78 @@
+"""CSV tables for spreadsheets: one row per code, one row per passage."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from cppthemes.records import Result
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _metadata_keys(result: Result) -> list[str]:
+    return sorted({k for t in result.transcripts for k in t.metadata})
+
+
+def _metadata_columns(result: Result) -> list[tuple[str, str]]:
+    """(attribute, value) pairs seen in the corpus, e.g. ("wave", "1"), ("wave", "2")."""
+    return sorted({(k, v) for t in result.transcripts for k, v in t.metadata.items()})
+
+
+def codes_csv(result: Result) -> str:
+    theme_of = result.theme_of()
+    columns = _metadata_columns(result)
+    header = [
+        "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "keyphrases",
+        *(f"{k}={v}" for k, v in columns),
+    ]  # fmt: skip
+    rows = []
+    for c in result.codes:
+        by = c.prevalence.by_metadata
+        rows.append(
+            [
+                c.id,
+                c.label,
+                theme_of.get(c.id, ""),
+                c.size,
+                c.prevalence.speakers,
+                c.prevalence.transcripts,
+                f"{c.coherence:.3f}",
+                "; ".join(c.keyphrases),
+            ]
+            + [by.get(k, {}).get(v, 0) for k, v in columns]
+        )
+    return _csv(header, rows)
+
+
+def passages_csv(result: Result) -> str:
+    theme_of = result.theme_of()
+    keys = _metadata_keys(result)
+    header = [
+        "id", "source", "speaker", "line_start", "line_end", "code", "theme", "text", *keys,
+    ]  # fmt: skip
+    rows = []
+    for p in result.passages:
+        code = result.passage_codes.get(p.id)
+        rows.append(
+            [
+                p.id,
+                p.source,
+                p.speaker,
+                p.line_start,
+                p.line_end,
+                code or "",
+                theme_of.get(code, "") if code else "",
+                p.text,
+            ]
+            + [p.metadata.get(k, "") for k in keys]
+        )
+    return _csv(header, rows)

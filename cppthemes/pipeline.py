@@ -1,0 +1,110 @@
+"""The pipeline: ingest -> segment -> embed -> cluster -> label -> themes.
+
+Each stage is a plain function; this module only chains them, times them and collects what the
+manifest needs. It prints nothing: progress goes to the ``on_progress`` callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cppthemes import __version__
+from cppthemes.cluster import centroids, cluster
+from cppthemes.config import Config
+from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedder, embed
+from cppthemes.errors import InputError
+from cppthemes.ingest import read_corpus
+from cppthemes.label import label, passage_terms
+from cppthemes.records import Result
+from cppthemes.segment import embedding_texts, segment, spacy_sentences
+from cppthemes.themes import group_codes
+
+Progress = Callable[[str, int, int], None]
+
+
+def run(
+    paths: Sequence[str | Path],
+    cfg: Config,
+    *,
+    embedder: Embedder | None = None,
+    cache: EmbeddingCache | None = None,
+    on_progress: Progress | None = None,
+) -> Result:
+    """Run every stage on the transcripts under ``paths`` and return the result."""
+    notify = on_progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    notify("ingest", 0, len(paths))
+    transcripts = read_corpus(paths, cfg.ingest)
+    lap("ingest")
+
+    notify("load model", 0, 1)
+    model = embedder or SentenceTransformerEmbedder(
+        cfg.embed.model, batch_size=cfg.embed.batch_size, device=cfg.embed.device
+    )
+    lap("load_model")
+
+    passages, stats = segment(
+        transcripts,
+        cfg.segment,
+        count_tokens=model.count_tokens,
+        sentencizer=spacy_sentences(cfg.label.language),
+    )
+    if not passages:
+        raise InputError(
+            transcripts[0].path if len(transcripts) == 1 else str(paths[0]),
+            "no participant passages to code (only facilitator turns or back-channels?)",
+        )
+    lap("segment")
+
+    vectors, cached = embed(
+        embedding_texts(passages, cfg.segment), model, cache, on_progress=on_progress
+    )
+    lap("embed")
+
+    notify("cluster", 0, len(passages))
+    assignment = cluster(vectors, cfg.cluster)
+    lap("cluster")
+
+    notify("label", 0, assignment.n_clusters)
+    names = sorted({t.speaker for tr in transcripts for t in tr.turns})
+    terms = passage_terms(passages, cfg.label, names)
+    codes = label(passages, assignment, vectors, cfg.label, names=names, terms=terms)
+    labels = np.asarray(assignment.labels, dtype=int)
+    themes = group_codes(
+        codes, centroids(vectors, labels, assignment.n_clusters), passages, terms, cfg.themes
+    )
+    lap("label")
+
+    passage_codes: dict[str, str | None] = {p.id: None for p in passages}
+    for code in codes:
+        for pid in code.passage_ids:
+            passage_codes[pid] = code.id
+    info: dict[str, object] = {
+        "version": __version__,
+        "model": model.model_id,
+        "model_fingerprint": model.fingerprint,
+        "cluster": {"method": assignment.method, **assignment.params},
+        "embeddings": {"passages": len(passages), "from_cache": cached},
+        "timings_s": timings,
+    }
+    return Result(
+        transcripts=tuple(transcripts),
+        passages=tuple(passages),
+        passage_codes=passage_codes,
+        codes=tuple(codes),
+        themes=tuple(themes),
+        segment_stats=stats,
+        info=info,
+    )

@@ -1,0 +1,176 @@
+"""Typed records passed from stage to stage.
+
+Records are frozen dataclasses: a stage returns new records rather than mutating the ones it was
+given, which keeps every stage testable on hand-built inputs and makes reruns reproducible.
+All character offsets are Unicode code points into ``Transcript.plain_text`` (UTF-8, LF line
+ends), end exclusive, which is also what REFI-QDA exchange files expect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["participant", "facilitator"]
+Metadata = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker turn as it stands in the source."""
+
+    transcript_id: str
+    index: int
+    speaker: str
+    text: str
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A whole transcript; ``plain_text`` is what every offset refers to."""
+
+    id: str
+    source: str
+    path: str
+    format: str
+    plain_text: str
+    turns: tuple[Turn, ...]
+    metadata: Metadata = field(default_factory=dict)
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of one participant's talk that may receive a code."""
+
+    id: str
+    transcript_id: str
+    source: str
+    speaker: str
+    role: Role
+    text: str
+    turn_start: int
+    turn_end: int
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    context: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+
+
+def passage_id(transcript_id: str, char_start: int, char_end: int) -> str:
+    """Stable id: the same stretch of the same transcript gets the same id in every run."""
+    digest = hashlib.sha1(f"{transcript_id}\0{char_start}\0{char_end}".encode()).hexdigest()
+    return f"p{digest[:12]}"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim exemplar: ``text`` equals the source's plain text at the char span."""
+
+    passage_id: str
+    text: str
+    source: str
+    transcript_id: str
+    speaker: str
+    line: int
+    char_start: int
+    char_end: int
+    similarity: float
+    metadata: Metadata = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prevalence:
+    """How widely a code or theme occurs: the numbers an analyst writes up."""
+
+    passages: int
+    speakers: int
+    transcripts: int
+    transcripts_total: int
+    by_metadata: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Code:
+    """A candidate code: a cluster of passages with its label, words and quotes."""
+
+    id: str
+    label: str
+    keyphrases: tuple[str, ...]
+    passage_ids: tuple[str, ...]
+    quotes: tuple[Quote, ...]
+    prevalence: Prevalence
+    coherence: float
+    status: str = "candidate"
+    description: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.passage_ids)
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A candidate theme: codes whose centroids lie close together."""
+
+    id: str
+    label: str
+    code_ids: tuple[str, ...]
+    prevalence: Prevalence
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What clustering learned: a cluster index per passage (-1 = uncoded) and centroids."""
+
+    labels: tuple[int, ...]
+    n_clusters: int
+    method: str
+    params: dict[str, float | int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SegmentStats:
+    """Counts the run summary reports about segmentation."""
+
+    turns: int
+    participant_turns: int
+    facilitator_turns: int
+    non_substantive_turns: int
+    split_turns: int
+    passages: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one pipeline run produced, ready to be written to a run folder."""
+
+    transcripts: tuple[Transcript, ...]
+    passages: tuple[Passage, ...]
+    passage_codes: dict[str, str | None]
+    codes: tuple[Code, ...]
+    themes: tuple[Theme, ...]
+    segment_stats: SegmentStats
+    info: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        """Share of passages that received a code."""
+        if not self.passages:
+            return 0.0
+        coded = sum(1 for p in self.passages if self.passage_codes.get(p.id) is not None)
+        return coded / len(self.passages)
+
+    def theme_of(self) -> dict[str, str]:
+        """Map code id -> theme id."""
+        return {cid: t.id for t in self.themes for cid in t.code_ids}

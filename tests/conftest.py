@@ -1,0 +1,98 @@
+"""Shared fixtures: a deterministic fake embedder and tiny hand-written transcripts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+class FakeEmbedder:
+    """Bag of hashed words: texts that share words get similar vectors; no model, no network."""
+
+    model_id = "fake-hash-64"
+    fingerprint = "fake-hash-64-v1"
+    max_tokens = 256
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.calls: list[int] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]{4,}", text.lower()):
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                out[row, h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else np.eye(1, self.dim, row % self.dim)
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Never write to the developer's real cache from a test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+TOPICS = {
+    "garden": [
+        "I water the tomatoes in the garden every morning before work",
+        "The garden soil needs compost so the tomatoes and beans grow well",
+        "Weeding the garden beds and planting beans takes all my weekend",
+        "We grow tomatoes, beans and herbs in the garden behind the house",
+    ],
+    "trains": [
+        "The train to the city was late again because of the signals",
+        "I take the early train and the platform is always crowded",
+        "Train tickets got expensive and the trains are often cancelled",
+        "The signals failed so every train on the line was delayed",
+    ],
+    "cooking": [
+        "I cook soup with onions and garlic in a big pot on sundays",
+        "The recipe says to fry the onions before adding garlic to the pot",
+        "Cooking dinner for the kids means a lot of pasta and soup",
+        "My soup recipe uses garlic, onions and a slow simmering pot",
+    ],
+}
+
+
+def write_corpus(folder: Path, n_files: int = 3, manifest: bool = True) -> Path:
+    """A small corpus: each file has a facilitator, three participants, all three topics."""
+    folder.mkdir(parents=True, exist_ok=True)
+    speakers = ["Anna", "Ben", "Cara"]
+    for f in range(n_files):
+        lines = ["Facilitator: Thanks for coming. Tell me about your week."]
+        for t, (topic, sentences) in enumerate(TOPICS.items()):
+            lines.append(f"Facilitator: What about {topic}?")
+            for s, sentence in enumerate(sentences):
+                speaker = speakers[(f + t + s) % 3]
+                lines.append(f"{speaker}: {sentence}, file {f}.")
+                if s == 1:
+                    lines.append(f"{speakers[(s + 1) % 3]}: Mm-hmm.")
+        (folder / f"group{f + 1}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if manifest:
+        rows = ["file,wave"] + [f"group{f + 1}.txt,{1 + f % 2}" for f in range(n_files)]
+        (folder / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus")

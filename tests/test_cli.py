@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from cppthemes import pipeline
+from cppthemes.cli import app
+from tests.conftest import TOPICS, FakeEmbedder
+
+runner = CliRunner()
+PASSAGE_KEYS = {
+    "id", "source", "transcript", "speaker", "role", "line_start", "line_end",
+    "char_start", "char_end", "text", "code", "theme",
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", str(corpus), "--out", str(out), "--codes", "3")
+    assert result.exit_code == 0, result.output
+    for name in ("passages.jsonl", "codebook.yaml", "codes.csv", "report.md", "run.json"):
+        assert (out / name).is_file()
+    records = [json.loads(line) for line in (out / "passages.jsonl").read_text().splitlines()]
+    assert records and all(set(r) >= PASSAGE_KEYS for r in records)
+    plain = {p.name: p.read_text() for p in corpus.glob("*.txt")}
+    for r in records:
+        assert plain[r["source"]][r["char_start"] : r["char_end"]] == r["text"]
+        lines = plain[r["source"]].split("\n")[r["line_start"] - 1 : r["line_end"]]
+        assert r["text"].split("\n")[0] in lines[0]
+    book = YAML().load((out / "codebook.yaml").read_text())
+    assert len(book["codes"]) == 3 and book["themes"]
+    for code in book["codes"]:
+        assert {"id", "label", "keyphrases", "size", "quotes", "prevalence"} <= set(code)
+        assert len(code["quotes"]) >= 3
+        for q in code["quotes"]:
+            assert q["text"] in plain[q["source"]]
+            assert q["text"].split("\n")[0] in plain[q["source"]].split("\n")[q["line"] - 1]
+    theme_codes = [c for t in book["themes"] for c in t["codes"]]
+    assert sorted(theme_codes) == sorted(c["id"] for c in book["codes"])
+    rows = list(csv.DictReader((out / "codes.csv").open()))
+    assert [r["id"] for r in rows] == [c["id"] for c in book["codes"]]
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["model"]["id"] == "fake-hash-64" and manifest["seeds"] == {"cluster": 0}
+    assert len(manifest["inputs"]["transcripts"]) == 3
+
+
+def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert invoke("run", str(corpus), "--out", str(tmp_path / name), "-q").exit_code == 0
+    for f in ("passages.jsonl", "codebook.yaml", "codes.csv", "report.md"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_cli_run_recovers_planted_topics(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(corpus), "--out", str(out), "--codes", "3", "-q").exit_code == 0
+    records = [json.loads(line) for line in (out / "passages.jsonl").read_text().splitlines()]
+    by_topic: dict[str, set] = {}
+    for r in records:
+        topic = next(t for t, sents in TOPICS.items() if any(s in r["text"] for s in sents))
+        by_topic.setdefault(topic, set()).add(r["code"])
+    assert all(len(codes) == 1 for codes in by_topic.values())
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda d: None, "no such file or folder"),
+        (lambda d: d.mkdir(), "no transcript files"),
+        (
+            lambda d: (d.mkdir(), (d / "x.txt").write_bytes(b"Anna: hi\n\x00\xff")),
+            "x.txt:2: binary data",
+        ),
+        (
+            lambda d: (d.mkdir(), (d / "x.txt").write_text("no speakers here\n")),
+            "x.txt:1: no speaker turns",
+        ),
+        (
+            lambda d: (
+                d.mkdir(),
+                (d / "x.txt").write_text("Facilitator: hello there everyone\nAnna: yeah\n"),
+            ),
+            "no participant passages",
+        ),
+    ],
+    ids=["missing", "empty", "binary", "no-turns", "no-passages"],
+)
+def test_cli_run_bad_input_one_line_error(tmp_path: Path, setup, message: str) -> None:
+    target = tmp_path / "in"
+    setup(target)
+    out = tmp_path / "out"
+    result = invoke("run", str(target), "--out", str(out))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()  # progress lines may come before the error
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == [lines[-1]] and message in lines[-1] and str(target) in lines[-1]
+    assert not out.exists()
+
+
+def test_cli_failed_run_leaves_earlier_outputs_untouched(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(corpus), "--out", str(out), "-q").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (corpus / "broken.txt").write_bytes(b"\x00\x00")
+    assert invoke("run", str(corpus), "--out", str(out), "-q").exit_code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_cli_bad_setting_is_one_line(corpus: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(corpus), "--out", str(tmp_path / "o"), "--set", "cluster.min_sise=2")
+    assert result.exit_code == 1 and "unknown setting 'cluster.min_sise'" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_evaluate_table_and_json(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    invoke("run", str(corpus), "--out", str(out), "--codes", "3", "-q")
+    gold = tmp_path / "gold.jsonl"
+    rows = []
+    for f in sorted(corpus.glob("*.txt")):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            label = next(
+                (
+                    t
+                    for t, s in (
+                        ("garden", "tomato"),
+                        ("garden", "bean"),
+                        ("trains", "train"),
+                        ("cooking", "soup"),
+                        ("cooking", "onion"),
+                    )
+                    if s in line.lower() and not line.startswith("Facilitator")
+                ),
+                None,
+            )
+            rows.append(json.dumps({"file": f.name, "line": n, "label": label}))
+    gold.write_text("\n".join(rows) + "\n")
+    result = invoke("evaluate", str(out), "--gold", str(gold), "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert set(scores) >= {"nmi", "ami", "ari", "v_measure", "coverage"}
+    assert scores["coverage"] == 1.0 and scores["ami"] > 0.9
+    table = invoke("evaluate", str(out), "--gold", str(gold))
+    assert table.exit_code == 0 and "ami" in table.stdout
+
+
+def test_cli_evaluate_missing_run_folder(tmp_path: Path) -> None:
+    gold = tmp_path / "g.jsonl"
+    gold.write_text("")
+    result = invoke("evaluate", str(tmp_path / "nope"), "--gold", str(gold))
+    assert result.exit_code == 1 and "no such run folder" in result.stderr
+
+
+def test_cli_ingest_summary_and_jsonl(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "turns.jsonl"
+    result = invoke("ingest", str(corpus), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "group1.txt" in result.stderr
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["speaker"] == "Facilitator" and first["line_start"] == 1
+
+
+def test_cli_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("cppthemes ")
