@@ -68,6 +68,7 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
                 "keyphrases": list(c.keyphrases),
                 "size": c.size,
                 "coherence": c.coherence,
+                "stability": c.stability,
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
             }

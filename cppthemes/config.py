@@ -48,13 +48,22 @@ class EmbedConfig(_Section):
 class ClusterConfig(_Section):
     """How passages are grouped into candidate codes."""
 
-    method: Literal["kmeans", "agglomerative"] = "kmeans"
+    method: Literal["ward", "agglomerative", "kmeans", "hdbscan"] = "ward"
+    linkage: Literal["average", "complete"] = "average"
+    distance_threshold: float = Field(default=0.0, ge=0.0, le=2.0)
+    granularity: Literal["coarse", "medium", "fine"] = "medium"
     n_codes: int = Field(default=0, ge=0)
-    passages_per_code: float = Field(default=30.0, gt=1.0)
-    min_codes: int = Field(default=4, ge=2)
-    max_codes: int = Field(default=60, ge=2)
+    passages_per_code: float = Field(default=0.0, ge=0.0)
+    min_codes: int = Field(default=4, ge=1)
+    max_codes: int = Field(default=60, ge=1)
     min_size: int = Field(default=3, ge=1)
     min_similarity: float = Field(default=0.2, ge=-1.0, le=1.0)
+    reduce: Literal["none", "pca", "umap"] = "none"
+    reduce_dims: int = Field(default=20, ge=2)
+    max_fit: int = Field(default=10000, ge=100)
+    stability_resamples: int = Field(default=10, ge=0)
+    unstable_below: float = Field(default=0.5, ge=0.0, le=1.0)
+    seed_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     seed: int = 0
 
 

@@ -209,6 +209,13 @@ def prevalence(
     )
 
 
+def _stability(assignment: Assignment, cluster: int) -> float | None:
+    if cluster >= len(assignment.stability):
+        return None
+    value = assignment.stability[cluster]
+    return None if value != value else value  # NaN: not measured (seeded code, or turned off)
+
+
 def label(
     passages: Sequence[Passage],
     assignment: Assignment,
@@ -241,6 +248,7 @@ def label(
                 quotes=tuple(pick_quotes(members, passages, vectors, cents[c], cfg.quotes)),
                 prevalence=prevalence(members, passages, n_transcripts),
                 coherence=round(float(np.mean(sims)), 4),
+                stability=_stability(assignment, c),
             )
         )
     return codes

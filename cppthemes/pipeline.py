@@ -21,7 +21,7 @@ from cppthemes.ingest import read_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
-from cppthemes.themes import group_codes
+from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
 
@@ -82,9 +82,9 @@ def run(
     terms = passage_terms(passages, cfg.label, names)
     codes = label(passages, assignment, vectors, cfg.label, names=names, terms=terms)
     labels = np.asarray(assignment.labels, dtype=int)
-    themes = group_codes(
-        codes, centroids(vectors, labels, assignment.n_clusters), passages, terms, cfg.themes
-    )
+    code_centroids = centroids(vectors, labels, assignment.n_clusters)
+    themes = group_codes(codes, code_centroids, passages, terms, cfg.themes)
+    tree = tree_records(theme_linkage(code_centroids), [c.id for c in codes])
     lap("label")
 
     passage_codes: dict[str, str | None] = {p.id: None for p in passages}
@@ -96,6 +96,18 @@ def run(
         "model": model.model_id,
         "model_fingerprint": model.fingerprint,
         "cluster": {"method": assignment.method, **assignment.params},
+        "stability": {
+            "ari_across_seeds": assignment.params.get("ari_across_seeds"),
+            "ari_across_resamples": assignment.params.get("ari_across_resamples"),
+            "unstable_below": cfg.cluster.unstable_below,
+            "resamples": cfg.cluster.stability_resamples,
+            "unstable_codes": [
+                c.id
+                for c in codes
+                if c.stability is not None and c.stability < cfg.cluster.unstable_below
+            ],
+        },
+        "theme_tree": tree,
         "embeddings": {"passages": len(passages), "from_cache": cached},
         "timings_s": timings,
     }

@@ -112,6 +112,7 @@ class Code:
     coherence: float
     status: str = "candidate"
     description: str = ""
+    stability: float | None = None
 
     @property
     def size(self) -> int:
@@ -137,6 +138,7 @@ class Assignment:
     n_clusters: int
     method: str
     params: dict[str, float | int | str] = field(default_factory=dict)
+    stability: tuple[float, ...] = ()  # per cluster: mean best-match Jaccard over resamples
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
             "coverage": round(result.coverage, 4),
         },
         "clustering": result.info.get("cluster"),
+        "stability": result.info.get("stability"),
+        "theme_tree": result.info.get("theme_tree"),
         "embeddings": result.info.get("embeddings"),
         "timings_s": result.info.get("timings_s"),
         "environment": {

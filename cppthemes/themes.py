@@ -1,8 +1,9 @@
 """Themes: group candidate codes whose centroids lie close together.
 
 Hierarchical (average-linkage, cosine) clustering of code centroids, cut at a distance or at a
-target count. A theme is only a proposal: the analyst moves codes between themes in the
-codebook.
+target count. The whole tree is kept (``theme_tree``) so a report can show how codes join at
+every level, not only at the cut. A theme is only a proposal: the analyst moves codes between
+themes in the codebook.
 """
 
 from __future__ import annotations
@@ -10,11 +11,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from cppthemes.config import ThemesConfig
 from cppthemes.label import class_keyphrases, prevalence, short_label
 from cppthemes.records import Code, Passage, Theme
+
+
+def theme_linkage(code_centroids: np.ndarray) -> np.ndarray:
+    """SciPy linkage matrix of code centres (average linkage, cosine distance)."""
+    if len(code_centroids) < 2:
+        return np.zeros((0, 4))
+    return linkage(np.asarray(code_centroids, dtype=np.float64), method="average", metric="cosine")
+
+
+def cut_tree(tree: np.ndarray, n_codes: int, cfg: ThemesConfig) -> np.ndarray:
+    """Theme index per code: the tree cut at ``n_themes`` groups or at the distance threshold."""
+    if n_codes < 2:
+        return np.zeros(n_codes, dtype=int)
+    if cfg.n_themes:
+        found = fcluster(tree, t=min(cfg.n_themes, n_codes), criterion="maxclust")
+    else:
+        found = fcluster(tree, t=cfg.distance_threshold, criterion="distance")
+    return np.asarray(found, dtype=int) - 1
+
+
+def tree_records(tree: np.ndarray, code_ids: Sequence[str]) -> list[dict[str, object]]:
+    """The merge tree as plain records: each node joins two children at a cosine distance."""
+    nodes: list[dict[str, object]] = []
+    names = list(code_ids)
+    for i, (a, b, distance, size) in enumerate(tree):
+        name = f"N{i + 1:02d}"
+        nodes.append(
+            {
+                "id": name,
+                "children": [names[int(a)], names[int(b)]],
+                "distance": round(float(distance), 4),
+                "codes": int(size),
+            }
+        )
+        names.append(name)
+    return nodes
 
 
 def group_codes(
@@ -27,17 +64,7 @@ def group_codes(
     """Themes ``T01``... (largest first), each labelled from its codes' passages."""
     if not codes:
         return []
-    if len(codes) == 1:
-        groups = np.zeros(1, dtype=int)
-    else:
-        n_themes = min(cfg.n_themes, len(codes)) if cfg.n_themes else None
-        model = AgglomerativeClustering(
-            n_clusters=n_themes,
-            distance_threshold=None if n_themes else cfg.distance_threshold,
-            metric="cosine",
-            linkage="average",
-        )
-        groups = model.fit_predict(code_centroids)
+    groups = cut_tree(theme_linkage(code_centroids), len(codes), cfg)
     index = {p.id: i for i, p in enumerate(passages)}
     members: list[list[int]] = []
     code_lists: list[list[str]] = []

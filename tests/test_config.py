@@ -32,7 +32,7 @@ def test_config_overrides_parse_values() -> None:
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("cluster.min_sise=3", r"unknown setting 'cluster.min_sise' \(allowed: method, n_codes"),
+        ("cluster.min_sise=3", r"unknown setting 'cluster.min_sise' \(allowed: method, linkage"),
         ("clustr.n_codes=3", r"unknown section 'clustr'"),
         ("cluster.min_size=0", r"cluster.min_size=0: input should be greater than or equal to 1"),
         ("cluster.method=dbscan", r"cluster.method='dbscan'"),
