@@ -76,6 +76,9 @@ def run(
     codes: Annotated[
         int | None, typer.Option("--codes", help="Approximate number of codes wanted.")
     ] = None,
+    granularity: Annotated[
+        str | None, typer.Option("--granularity", help="coarse, medium or fine codes.")
+    ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
     ] = None,
@@ -88,6 +91,7 @@ def run(
     from cppthemes.runfolder import write_run
 
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
+    overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
     cfg = load_config(config, overrides)
     cache = EmbeddingCache(cache_dir or default_cache_dir())
 

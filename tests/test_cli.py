@@ -177,3 +177,12 @@ def test_cli_ingest_summary_and_jsonl(corpus: Path, tmp_path: Path) -> None:
 def test_cli_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("cppthemes ")
+
+
+def test_cli_run_granularity_option(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", str(corpus), "--out", str(out), "--granularity", "fine", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["config"]["cluster"]["granularity"] == "fine"
+    bad = invoke("run", str(corpus), "--out", str(out), "--granularity", "tiny")
+    assert bad.exit_code == 1 and "cluster.granularity='tiny'" in bad.stderr

@@ -109,3 +109,17 @@ def test_themes_tree_cut_by_count_and_distance() -> None:
     assert len(set(cut_tree(tree, 5, ThemesConfig(distance_threshold=0.5)).tolist())) == 2
     nodes = tree_records(tree, ["C1", "C2", "C3", "C4", "C5"])
     assert len(nodes) == 4 and nodes[-1]["codes"] == 5
+
+
+def test_cluster_umap_reduction_when_installed() -> None:
+    pytest.importorskip("umap")
+    a = cluster(blobs([30, 30], dim=32), ClusterConfig(n_codes=2, reduce="umap", reduce_dims=4))
+    assert a.n_clusters == 2
+
+
+def test_cluster_umap_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "umap", None)
+    with pytest.raises(ConfigError, match=r"cppthemes\[umap\]"):
+        cluster(blobs([30, 30], dim=32), ClusterConfig(n_codes=2, reduce="umap", reduce_dims=4))
