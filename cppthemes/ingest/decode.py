@@ -53,9 +53,14 @@ def _legacy(raw: bytes) -> str | None:
     """Single-byte legacy encodings, as charset-normalizer judges them; None if it cannot."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    matches = from_bytes(raw)
+    best = matches.best()
     if best is None:
         return None
+    # Short texts often fit several code pages equally well; Windows-1252 is by far the most
+    # common legacy encoding of transcripts, so it wins a tie.
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    best = next((m for m in tied if m.encoding == "cp1252"), best)
     text = str(best)
     return None if "\x00" in text else text
 

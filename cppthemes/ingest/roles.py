@@ -7,9 +7,10 @@ In order, for each transcript:
 2. speakers whose label is a known facilitator name (``segment.facilitators``: Facilitator,
    Moderator, Interviewer, I, Q, F...), ignoring case and a trailing number ("Interviewer 2");
 3. otherwise, when ``ingest.detect_facilitator`` is on: the speaker who asks the most
-   questions, preferring speakers who appear in every transcript of the corpus (the
-   facilitator of a series of groups), but only with a clear margin, so that a conversation
-   between equals (two callers, a meeting) keeps everyone a participant.
+   questions among those who appear in every transcript of the corpus (the facilitator of a
+   series of groups; in a corpus of one transcript, anyone), but only with a clear margin
+   (`MIN_QUESTIONS`, `MIN_SHARE`, `MARGIN`), so that a conversation between equals (two
+   callers, a meeting) keeps everyone a participant.
 
 Everyone else is a participant. The result is `Transcript.roles` (every speaker -> role) and
 `Transcript.roles_from` (``given``, ``manifest``, ``name``, ``questions`` or ``none``).
@@ -90,8 +91,8 @@ def assign_roles(
             }
             basis = "name" if facilitators else "none"
         if not facilitators and detect:
-            candidates = set(speakers) & everywhere if len(transcripts) > 1 else set()
-            winner = _questioner(transcript, candidates or set(speakers))
+            candidates = set(speakers) & everywhere if len(transcripts) > 1 else set(speakers)
+            winner = _questioner(transcript, candidates)
             if winner is not None:
                 facilitators, basis = {winner}, "questions"
         roles = {s: "facilitator" if s in facilitators else "participant" for s in speakers}
