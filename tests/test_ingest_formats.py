@@ -115,7 +115,8 @@ def test_ingest_text_encodings_normalised(tmp_path: Path, encoding: str, bom: by
 def test_ingest_vtt_zoom_joins_cues_of_one_speaker() -> None:
     (t,) = read("zoom.vtt", "vtt")
     assert pairs(t) == [
-        ("Ann Lee", "Good morning, can everyone see the slides? We will start with the first question."),
+        ("Ann Lee", "Good morning, can everyone see the slides? We will start with the first "
+         "question."),
         ("Bo Chen", "Yes, I can see them fine. and the sound is good too."),
     ]  # fmt: skip
     assert (t.turns[0].start_s, t.turns[0].end_s) == (1.0, 7.0)
@@ -130,7 +131,7 @@ def test_ingest_vtt_teams_voice_tags() -> None:
         ("Ann Lee", "Shall we begin?"),
         ("Bo Chen", "Yes. I was just getting my coffee & notes."),
     ]
-    assert (t.turns[1].start_s, t.turns[1].end_s) == (2.1, 7.25)  # fmt: skip
+    assert (t.turns[1].start_s, t.turns[1].end_s) == (2.1, 7.25)
 
 
 def test_ingest_srt_with_speaker_prefixes() -> None:
