@@ -41,14 +41,14 @@ def _pieces(cue: Cue) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = []
     if "<v" in payload:
         for match in _VOICE.finditer(payload):
-            speaker = " ".join(_TAG.sub("", match[1]).split())
-            out.append((speaker or None, match[2]))
+            voice = " ".join(_TAG.sub("", match[1]).split())
+            out.append((voice or None, match[2]))
         if out:
             return [(s, html.unescape(_TAG.sub("", t))) for s, t in out]
     for line in payload.split("\n"):
         line = html.unescape(_TAG.sub("", line))
         prefix = _PREFIX.match(line)
-        speaker = (prefix["speaker"] or prefix["bracket"]) if prefix else None
+        speaker: str | None = (prefix["speaker"] or prefix["bracket"]) if prefix else None
         if prefix and speaker and _is_label(speaker) and not is_nonspeech(f"[{speaker}]"):
             out.append((speaker, line[prefix.end() :]))
         elif out:

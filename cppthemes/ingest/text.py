@@ -152,6 +152,8 @@ def parse_turns(plain: str, transcript_id: str, convention: str | None = None) -
             current = _OpenTurn(match["speaker"], time if time is not None else pending_time)
             pending_time = None
             text_from = start + match.end()
+            while text_from < end and plain[text_from].isspace():
+                text_from += 1
             if text_from < end:
                 current.line_start = current.line_end = number
                 current.char_start, current.char_end = text_from, end
