@@ -130,11 +130,12 @@ def find_columns(
         positional = _positional(rows)
         if positional is not None:
             return positional
-    header = ", ".join(repr(cell_text(h)) for h in (rows[0] if rows else []) if h is not None)
-    wanted = ", ".join(f"{k}={v}" for k, v in given.items())
+    # Cells are not quoted: in a headerless table they are participants' words.
+    width = max((len(row) for row in rows[:HEADER_ROWS]), default=0)
+    wanted = ",".join(f"{k}={v}" for k, v in given.items())
     raise InputError(
         path,
-        f"no speaker and text columns found (first row: {header or 'empty'}); "
+        f"no speaker and text columns found in the first {HEADER_ROWS} rows ({width} columns); "
         + (f"--columns {wanted} did not match" if given else "name them with --columns")
         + " (e.g. --columns speaker=Speaker,text=Utterance)",
         line=1,
