@@ -345,3 +345,16 @@ def test_ingest_jsonl_output_has_roles_and_times(tmp_path: Path) -> None:
     (t,) = read_corpus([FIXTURES / "rev.txt"], IngestConfig())
     rows = [json.loads(line) for line in turns_jsonl([t]).splitlines()]
     assert rows[0]["start_s"] == 3.0 and rows[0]["role"] in {"facilitator", "participant"}
+
+
+def test_ingest_markdown_bold_labels_headings_and_time_lines(tmp_path: Path) -> None:
+    path = tmp_path / "b.md"
+    path.write_text(
+        "# Session 2\n\n**Moderator:** Ready?\n\n[00:05:10]\n**Eva**: Yes.\n\n## Part two\n"
+        "a note that belongs to no turn\n",
+        encoding="utf-8",
+    )
+    (t,) = READERS["text"](path, "b", "b.md", {})
+    check_offsets(t)
+    assert pairs(t) == [("Moderator", "Ready?"), ("Eva", "Yes.")]
+    assert [turn.start_s for turn in t.turns] == [None, 310.0]
