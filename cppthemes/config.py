@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -22,7 +22,8 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-FORMATS = ("auto", "text", "docx", "vtt", "srt", "json", "csv", "tsv", "xlsx")
+Format = Literal["auto", "text", "docx", "vtt", "srt", "json", "csv", "tsv", "xlsx"]
+FORMATS: tuple[str, ...] = get_args(Format)
 COLUMN_KEYS = ("speaker", "text", "time", "end", "file")
 
 
@@ -35,7 +36,7 @@ class IngestConfig(_Section):
     )
     manifest: str = "manifest.csv"
     manifest_path: str = ""
-    format: Literal[FORMATS] = "auto"  # type: ignore[valid-type]
+    format: Format = "auto"
     columns: dict[str, str] = {}
     meta_from_name: str = ""
     facilitators: list[str] = []
