@@ -62,6 +62,68 @@ def main_options(
 
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Transcript files or folders.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a setting: section.key=value.")
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format", help="Read every file as: text, docx, vtt, srt, json, csv, tsv or xlsx."
+    ),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns", help="Table columns, e.g. speaker=Who,text=Said[,time=Start,file=Interview]."
+    ),
+]
+ManifestOpt = Annotated[
+    Path | None, typer.Option("--manifest", help="Metadata per file (.csv or .yaml).")
+]
+MetaOpt = Annotated[
+    str | None,
+    typer.Option("--meta-from-name", help='Attributes from file names, e.g. "{site}_{wave}".'),
+]
+FacilitatorOpt = Annotated[
+    list[str] | None,
+    typer.Option("--facilitator", help="Speaker who is the facilitator (repeatable)."),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Stop at the first file that cannot be read.")
+]
+
+
+def _ingest_overrides(
+    fmt: str | None,
+    columns: str | None,
+    manifest: Path | None,
+    meta: str | None,
+    facilitators: list[str] | None,
+    strict: bool,
+) -> list[str]:
+    """The ingest options as ``--set`` overrides, so settings have one path to validation."""
+    from cppthemes.config import parse_columns
+
+    out: list[str] = []
+    if fmt is not None:
+        out.append(f"ingest.format={json.dumps(fmt)}")
+    if columns is not None:
+        pairs = ", ".join(f"{k} = {json.dumps(v)}" for k, v in parse_columns(columns).items())
+        out.append(f"ingest.columns={{{pairs}}}")
+    if manifest is not None:
+        out.append(f"ingest.manifest_path={json.dumps(str(manifest))}")
+    if meta is not None:
+        out.append(f"ingest.meta_from_name={json.dumps(meta)}")
+    if facilitators:
+        out.append(f"ingest.facilitators={json.dumps(facilitators)}")
+    if strict:
+        out.append("ingest.strict=true")
+    return out
+
+
+def _print_skipped(item: object) -> None:
+    err.print(f"skipped: {item}", markup=False)
 
 
 @app.command()
@@ -69,10 +131,8 @@ PathsArg = Annotated[list[Path], typer.Argument(help="Transcript files or folder
 def run(
     paths: PathsArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder.")] = Path("cppthemes-out"),
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a setting: section.key=value.")
-    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
     codes: Annotated[
         int | None, typer.Option("--codes", help="Approximate number of codes wanted.")
     ] = None,
@@ -83,6 +143,12 @@ def run(
         Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    manifest: ManifestOpt = None,
+    meta_from_name: MetaOpt = None,
+    facilitator: FacilitatorOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
@@ -92,6 +158,7 @@ def run(
 
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
     overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
+    overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
     cfg = load_config(config, overrides)
     cache = EmbeddingCache(cache_dir or default_cache_dir())
 
@@ -99,12 +166,18 @@ def run(
         if not quiet and (done == 0 or done == total):
             err.print(f"[dim]{stage}[/dim] {done}/{total}" if total > 1 else f"[dim]{stage}[/]")
 
-    result = run_pipeline(paths, cfg, cache=cache, on_progress=progress)
+    result = run_pipeline(paths, cfg, cache=cache, on_progress=progress, on_skip=_print_skipped)
     written = write_run(result, cfg, out, [str(p) for p in paths])
+    skipped: list[dict[str, Any]] = result.info.get("skipped") or []  # type: ignore[assignment]
+    warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
+    for warning in warnings:
+        err.print(f"warning: {warning['path']}: {warning['reason']}", markup=False)
     if not quiet:
         s = result.segment_stats
         err.print(
-            f"{len(result.transcripts)} transcripts, {s.passages} passages, "
+            f"{len(result.transcripts)} transcripts"
+            + (f" ({len(skipped)} skipped)" if skipped else "")
+            + f", {s.passages} passages, "
             f"{len(result.codes)} codes in {len(result.themes)} themes, "
             f"coverage {result.coverage:.0%}. Report: {out / 'report.md'}",
             markup=False,
@@ -120,41 +193,38 @@ def ingest(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write turns as JSON lines here.")
     ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    manifest: ManifestOpt = None,
+    meta_from_name: MetaOpt = None,
+    facilitator: FacilitatorOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
-    """Read transcripts and summarise what was found (speakers, turns, metadata)."""
-    from cppthemes.config import IngestConfig
+    """Read transcripts and summarise what was found (speakers, roles, turns, words)."""
+    from cppthemes.config import load_config
     from cppthemes.files import atomic_write_text
-    from cppthemes.ingest import read_corpus
+    from cppthemes.ingest import load_corpus, summarise, turns_jsonl
 
-    transcripts = read_corpus(paths, IngestConfig())
-    table = Table("source", "turns", "speakers", "metadata")
-    for t in transcripts:
-        speakers = sorted({turn.speaker for turn in t.turns})
-        meta = ", ".join(f"{k}={v}" for k, v in sorted(t.metadata.items()))
-        table.add_row(t.source, str(len(t.turns)), ", ".join(speakers), meta)
+    overrides = list(set_ or [])
+    overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
+    cfg = load_config(config, overrides)
+    corpus = load_corpus(
+        paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=_print_skipped
+    )
+    for warning in corpus.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    table = Table("source", "format", "turns", "speakers", "facilitator", "words", "metadata")
+    for row in summarise(corpus.transcripts):
+        table.add_row(*row)
     err.print(table)
+    if corpus.skipped:
+        err.print(f"{len(corpus.skipped)} files skipped (listed above)", markup=False)
     if out is not None:
-        rows = [
-            json.dumps(
-                {
-                    "source": t.source,
-                    "transcript": t.id,
-                    "metadata": t.metadata,
-                    "index": turn.index,
-                    "speaker": turn.speaker,
-                    "text": turn.text,
-                    "line_start": turn.line_start,
-                    "line_end": turn.line_end,
-                    "char_start": turn.char_start,
-                    "char_end": turn.char_end,
-                },
-                ensure_ascii=False,
-            )
-            for t in transcripts
-            for turn in t.turns
-        ]
-        atomic_write_text(out, "\n".join(rows) + "\n")
-        err.print(f"wrote {len(rows)} turns to {out}", markup=False)
+        text = turns_jsonl(corpus.transcripts)
+        atomic_write_text(out, text)
+        err.print(f"wrote {text.count(chr(10))} turns to {out}", markup=False)
 
 
 @app.command()

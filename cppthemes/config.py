@@ -8,11 +8,12 @@ wrong analysis nobody notices.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cppthemes.errors import ConfigError
 
@@ -21,17 +22,61 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
+Format = Literal["auto", "text", "docx", "vtt", "srt", "json", "csv", "tsv", "xlsx"]
+FORMATS: tuple[str, ...] = get_args(Format)
+COLUMN_KEYS = ("speaker", "text", "time", "end", "file")
+
+
 class IngestConfig(_Section):
     """How transcripts are found and read."""
 
-    suffixes: list[str] = Field(default=[".txt", ".md"], min_length=1)
+    suffixes: list[str] = Field(
+        default=[".txt", ".md", ".docx", ".vtt", ".srt", ".json", ".csv", ".tsv", ".xlsx"],
+        min_length=1,
+    )
     manifest: str = "manifest.csv"
+    manifest_path: str = ""
+    format: Format = "auto"
+    columns: dict[str, str] = {}
+    meta_from_name: str = ""
+    facilitators: list[str] = []
+    detect_facilitator: bool = True
+    strict: bool = False
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(COLUMN_KEYS))
+        if unknown:
+            raise ValueError(
+                f"unknown column role {unknown[0]!r} (allowed: {', '.join(COLUMN_KEYS)})"
+            )
+        if any(not v.strip() for v in value.values()):
+            raise ValueError("a column needs a header name or a 1-based column number")
+        return value
+
+    @field_validator("meta_from_name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if not value:
+            return value
+        fields = re.findall(r"\{([^{}]*)\}", value)
+        if not fields:
+            raise ValueError("needs at least one {field}, e.g. '{site}_{wave}_{group}'")
+        bad = [f for f in fields if not f.isidentifier()]
+        if bad:
+            raise ValueError(f"field {bad[0]!r} is not a name (letters, digits, _)")
+        if len(set(fields)) != len(fields):
+            raise ValueError("a field appears twice")
+        return value
 
 
 class SegmentConfig(_Section):
     """How turns become passages."""
 
-    facilitators: list[str] = ["facilitator", "moderator", "interviewer", "interviewer 1", "i"]
+    facilitators: list[str] = [
+        "facilitator", "moderator", "interviewer", "interviewer 1", "i", "q", "f",
+    ]  # fmt: skip
     min_words: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=256, ge=16)
     embed_context: bool = True
@@ -163,3 +208,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             f"cluster.max_codes={cfg.cluster.max_codes}"
         )
     return cfg
+
+
+def parse_columns(spec: str) -> dict[str, str]:
+    """``speaker=Who,text=Said`` (the ``--columns`` option) as a dict; errors name the part."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                f"--columns {spec}: expected role=column pairs, e.g. speaker=Speaker,text=Utterance"
+            )
+        out[key.strip().lower()] = value.strip()
+    return out

@@ -17,7 +17,7 @@ from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedder, embed
 from cppthemes.errors import InputError
-from cppthemes.ingest import read_corpus
+from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
@@ -33,6 +33,7 @@ def run(
     embedder: Embedder | None = None,
     cache: EmbeddingCache | None = None,
     on_progress: Progress | None = None,
+    on_skip: Callable[[Skipped], None] | None = None,
 ) -> Result:
     """Run every stage on the transcripts under ``paths`` and return the result."""
     notify = on_progress or (lambda stage, done, total: None)
@@ -46,7 +47,10 @@ def run(
         clock = now
 
     notify("ingest", 0, len(paths))
-    transcripts = read_corpus(paths, cfg.ingest)
+    corpus = load_corpus(
+        paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
+    )
+    transcripts = corpus.transcripts
     lap("ingest")
 
     notify("load model", 0, 1)
@@ -110,6 +114,8 @@ def run(
         "theme_tree": tree,
         "embeddings": {"passages": len(passages), "from_cache": cached},
         "timings_s": timings,
+        "skipped": [s.as_dict() for s in corpus.skipped],
+        "warnings": [w.as_dict() for w in corpus.warnings],
     }
     return Result(
         transcripts=tuple(transcripts),

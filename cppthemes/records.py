@@ -44,6 +44,10 @@ class Transcript:
     turns: tuple[Turn, ...]
     metadata: Metadata = field(default_factory=dict)
     sha256: str = ""
+    # speaker label -> "facilitator" / "participant", decided at ingest (cppthemes/ingest/
+    # roles.py); empty for hand-built records, where segment falls back to speaker names.
+    roles: dict[str, str] = field(default_factory=dict)
+    roles_from: str = ""
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,18 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
             "transcripts": [
                 {
                     "source": t.source,
+                    "format": t.format,
                     "sha256": t.sha256,
                     "turns": len(t.turns),
                     "metadata": t.metadata,
+                    "roles": t.roles,
+                    "roles_from": t.roles_from,
                 }
                 for t in result.transcripts
             ],
         },
+        "skipped": result.info.get("skipped", []),
+        "warnings": result.info.get("warnings", []),
         "config": cfg.model_dump(),
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
         "seeds": {"cluster": cfg.cluster.seed},

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from cppthemes.config import SegmentConfig
+from cppthemes.ingest.nonspeech import strip_nonspeech
 from cppthemes.records import Passage, Role, SegmentStats, Transcript, Turn, passage_id
 
 TokenCounter = Callable[[str], int]
@@ -39,7 +40,7 @@ def role_of(speaker: str, cfg: SegmentConfig) -> Role:
 
 def is_substantive(text: str, min_words: int) -> bool:
     """True when the turn says something beyond back-channel words."""
-    words = [w.lower().strip("'’-") for w in WORD.findall(text)]
+    words = [w.lower().strip("'’-") for w in WORD.findall(strip_nonspeech(text))]
     return sum(1 for w in words if w and w not in BACKCHANNEL) >= min_words
 
 
@@ -109,7 +110,7 @@ def segment(
         context: str | None = None
         for turn in transcript.turns:
             turns += 1
-            if role_of(turn.speaker, cfg) == "facilitator":
+            if (transcript.roles.get(turn.speaker) or role_of(turn.speaker, cfg)) == "facilitator":
                 facilitator += 1
                 context = turn.text
                 continue

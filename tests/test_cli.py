@@ -116,8 +116,39 @@ def test_cli_failed_run_leaves_earlier_outputs_untouched(corpus: Path, tmp_path:
     assert invoke("run", str(corpus), "--out", str(out), "-q").exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     (corpus / "broken.txt").write_bytes(b"\x00\x00")
-    assert invoke("run", str(corpus), "--out", str(out), "-q").exit_code == 1
+    assert invoke("run", str(corpus), "--out", str(out), "-q", "--strict").exit_code == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_cli_run_skips_bad_file_and_lists_it(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (corpus / "broken.txt").write_bytes(b"Anna: hi\n\x00\x00")
+    result = invoke("run", str(corpus), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped: ")]
+    assert skipped == [f"skipped: {corpus / 'broken.txt'}:2: binary data, not a text transcript"]
+    assert "3 transcripts (1 skipped)" in result.stderr
+    manifest = json.loads((out / "run.json").read_text())
+    reason = "binary data, not a text transcript"
+    broken = str(corpus / "broken.txt")
+    assert manifest["skipped"] == [{"path": broken, "line": 2, "reason": reason}]
+    assert len(manifest["inputs"]["transcripts"]) == 3
+
+
+def test_cli_run_every_file_bad_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"\x00\x01")
+    (folder / "b.vtt").write_text("not a caption file\n")
+    result = invoke("run", str(folder), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("skipped: ")] == [
+        f"skipped: {folder / 'a.txt'}:1: binary data, not a text transcript",
+        f"skipped: {folder / 'b.vtt'}:1: not a WebVTT file (the first line must be WEBVTT)",
+    ]
+    assert lines[-1] == f"error: {folder}: none of the 2 files could be read (see above)"
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_bad_setting_is_one_line(corpus: Path, tmp_path: Path) -> None:

@@ -61,9 +61,11 @@ def test_ingest_binary_file_names_file_and_line(tmp_path: Path) -> None:
         _read(tmp_path, b"Anna: hi\n\x00\x01\x02", name="b.txt")
 
 
-def test_ingest_non_utf8_names_line(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"l\.txt:2: not UTF-8"):
-        _read(tmp_path, b"Anna: hi\nBen: caf\xe9\n", name="l.txt")
+def test_ingest_legacy_single_byte_decoded(tmp_path: Path) -> None:
+    text = "Anna: Vi møttes på kaféen i Tromsø.\nBen: Ja, det var ærlig talt fint.\n"
+    t = _read(tmp_path, text.encode("cp1252"), name="l.txt")
+    assert t.plain_text == text
+    assert t.turns[1].text == "Ja, det var ærlig talt fint."
 
 
 def test_ingest_no_turns_is_an_error(tmp_path: Path) -> None:

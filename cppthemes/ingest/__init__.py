@@ -1,33 +1,145 @@
-"""Ingest: find transcript files, read each with the reader for its format, attach metadata."""
+"""Ingest: find transcript files, read each with the reader for its format, attach metadata.
+
+One reader module per format (`READERS`, chosen by suffix through `SUFFIX_FORMATS` or forced
+with ``ingest.format``). A file that cannot be read is skipped with one `Skipped` record naming
+file, line and reason, and the rest of the corpus is still read; ``ingest.strict`` makes the
+first such file fatal, and a corpus where nothing could be read is an error either way.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cppthemes.config import IngestConfig
-from cppthemes.errors import InputError
-from cppthemes.ingest.manifest import read_manifest
+from cppthemes.config import IngestConfig, SegmentConfig
+from cppthemes.errors import CppthemesError, InputError
+from cppthemes.ingest.decode import read_bytes
+from cppthemes.ingest.docx import read_docx
+from cppthemes.ingest.manifest import (
+    meta_from_name,
+    name_pattern,
+    read_manifest,
+    split_facilitators,
+)
+from cppthemes.ingest.roles import assign_roles
+from cppthemes.ingest.srt import read_srt
+from cppthemes.ingest.summary import summarise, turns_jsonl
+from cppthemes.ingest.table import read_csv, read_tsv, read_xlsx
 from cppthemes.ingest.text import read_text_transcript
+from cppthemes.ingest.vtt import read_vtt
+from cppthemes.ingest.whisper import read_whisper_json
 from cppthemes.records import Transcript
 
-Reader = Callable[[Path, str, str], Transcript]
+Reader = Callable[[Path, str, str, Mapping[str, str]], list[Transcript]]
+
+
+def _text(path: Path, transcript_id: str, source: str, _: Mapping[str, str]) -> list[Transcript]:
+    return [read_text_transcript(path, transcript_id, source)]
+
+
+def _no_columns(
+    read: Callable[[Path, str, str], list[Transcript]],
+) -> Reader:
+    def reader(path: Path, transcript_id: str, source: str, _: Mapping[str, str]):
+        return read(path, transcript_id, source)
+
+    return reader
+
 
 READERS: dict[str, Reader] = {
-    ".txt": read_text_transcript,
-    ".md": read_text_transcript,
+    "text": _text,
+    "docx": read_docx,
+    "vtt": _no_columns(read_vtt),
+    "srt": _no_columns(read_srt),
+    "json": _no_columns(read_whisper_json),
+    "csv": read_csv,
+    "tsv": read_tsv,
+    "xlsx": read_xlsx,
 }
+SUFFIX_FORMATS = {
+    ".txt": "text",
+    ".md": "text",
+    ".markdown": "text",
+    ".text": "text",
+    ".docx": "docx",
+    ".vtt": "vtt",
+    ".srt": "srt",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+MANIFEST_SUFFIXES = (".csv", ".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or part of one) that was not read, and why; ``str()`` is the one-line form."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.path}: {self.reason}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_error(cls, exc: CppthemesError, path: Path) -> Skipped:
+        if isinstance(exc, InputError):
+            return cls(exc.path, exc.line, exc.message)
+        return cls(str(path), None, str(exc))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What ingest read: transcripts, files skipped, and notes that did not stop reading."""
+
+    transcripts: tuple[Transcript, ...]
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Skipped, ...] = ()
+
+
+class NothingReadError(InputError):
+    """No file of the corpus could be read; ``skipped`` says why for each."""
+
+    def __init__(self, path: str | Path, skipped: Sequence[Skipped]) -> None:
+        self.skipped = tuple(skipped)
+        super().__init__(path, f"none of the {len(skipped)} files could be read (see above)")
+
+
+def format_of(path: Path, cfg: IngestConfig) -> str | None:
+    """The reader's name for ``path``: ``ingest.format`` if set, else by suffix."""
+    return cfg.format if cfg.format != "auto" else SUFFIX_FORMATS.get(path.suffix.lower())
+
+
+def _manifest_names(cfg: IngestConfig) -> set[str]:
+    stem = Path(cfg.manifest).stem
+    names = {cfg.manifest.lower()} | {f"{stem}{s}".lower() for s in MANIFEST_SUFFIXES}
+    if cfg.manifest_path:
+        names.add(Path(cfg.manifest_path).name.lower())
+    return names
 
 
 def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Path, str]]:
     """Expand folders into transcript files; return (path, source name) in a stable order.
 
     The source name is the path relative to the folder given (or the name of a file given
-    directly), which is what outputs cite and what gold files are matched on.
+    directly), which is what outputs cite and what gold files are matched on. Manifests,
+    hidden files and Word's lock files (``~$...``) are not transcripts.
     """
     suffixes = {s.lower() for s in cfg.suffixes}
+    skip_names = _manifest_names(cfg)
     found: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
@@ -35,7 +147,10 @@ def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Pat
             inside = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+                if p.is_file()
+                and p.suffix.lower() in suffixes
+                and not p.name.startswith((".", "~$"))
+                and p.name.lower() not in skip_names
             )
             if not inside:
                 raise InputError(
@@ -43,9 +158,11 @@ def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Pat
                 )
             found.extend((p, p.relative_to(path).as_posix()) for p in inside)
         elif path.is_file():
-            if path.suffix.lower() not in READERS:
+            if format_of(path, cfg) is None:
                 raise InputError(
-                    path, f"unsupported format (readable: {', '.join(sorted(READERS))})"
+                    path,
+                    f"unsupported format (readable: {', '.join(sorted(SUFFIX_FORMATS))}; "
+                    "or say which with --format)",
                 )
             found.append((path, path.name))
         else:
@@ -54,34 +171,145 @@ def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Pat
 
 
 def _manifest_for(paths: Sequence[str | Path], cfg: IngestConfig) -> dict[str, dict[str, str]]:
+    if cfg.manifest_path:
+        given = Path(cfg.manifest_path)
+        if not given.is_file():
+            raise InputError(given, "manifest not found (--manifest)")
+        return read_manifest(given)
     merged: dict[str, dict[str, str]] = {}
+    stem = Path(cfg.manifest).stem
     for raw in paths:
         folder = Path(raw) if Path(raw).is_dir() else Path(raw).parent
-        candidate = folder / cfg.manifest
-        if candidate.is_file():
-            merged.update(read_manifest(candidate))
+        for name in dict.fromkeys([cfg.manifest] + [f"{stem}{s}" for s in MANIFEST_SUFFIXES]):
+            candidate = folder / name
+            if candidate.is_file():
+                merged.update(read_manifest(candidate))
+                break
     return merged
 
 
-def read_corpus(paths: Sequence[str | Path], cfg: IngestConfig) -> list[Transcript]:
-    """Read every transcript under ``paths``; metadata comes from a manifest beside them."""
+def _lookup(
+    manifest: Mapping[str, dict[str, str]], transcript: Transcript, path: Path
+) -> dict[str, str] | None:
+    part = transcript.source.rsplit("#", 1)[1] if "#" in transcript.source else None
+    keys = [transcript.source, path.name] if part is None else [transcript.source, part]
+    keys += [Path(k).stem for k in keys]
+    return next((manifest[k] for k in keys if k in manifest), None)
+
+
+def _name_of(transcript: Transcript) -> str:
+    name = transcript.source.rsplit("#", 1)[1] if "#" in transcript.source else transcript.source
+    return Path(Path(name).name).stem if "." in Path(name).name else Path(name).name
+
+
+def load_corpus(
+    paths: Sequence[str | Path],
+    cfg: IngestConfig,
+    *,
+    known_facilitators: Iterable[str] | None = None,
+    on_skip: Callable[[Skipped], None] | None = None,
+) -> Corpus:
+    """Read every transcript under ``paths``; see the module docstring for bad files."""
     files = find_files(paths, cfg)
     manifest = _manifest_for(paths, cfg)
+    pattern = name_pattern(cfg.meta_from_name) if cfg.meta_from_name else None
     transcripts: list[Transcript] = []
+    skipped: list[Skipped] = []
+    warnings: list[Skipped] = []
+    errors: list[InputError] = []
+    facilitators: dict[str, list[str]] = {}
     seen: dict[str, str] = {}
+
+    def skip(exc: InputError, path: Path) -> None:
+        if cfg.strict:
+            raise exc
+        errors.append(exc)
+        skipped.append(Skipped.from_error(exc, path))
+
     for path, source in files:
-        reader = READERS.get(path.suffix.lower())
+        fmt = format_of(path, cfg)
+        reader = READERS.get(fmt or "")
         if reader is None:
-            raise InputError(path, f"unsupported format (readable: {', '.join(sorted(READERS))})")
+            skip(
+                InputError(path, "unsupported format; say which with --format"),
+                path,
+            )
+            continue
         transcript_id = Path(source).with_suffix("").as_posix()
-        if transcript_id in seen:
-            raise InputError(path, f"same transcript id as {seen[transcript_id]}")
-        seen[transcript_id] = str(path)
-        transcript = reader(path, transcript_id, source)
-        metadata = manifest.get(source) or manifest.get(path.name) or {}
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        transcripts.append(replace(transcript, metadata=dict(metadata), sha256=digest))
-    return transcripts
+        try:
+            read = reader(path, transcript_id, source, cfg.columns)
+            digest = hashlib.sha256(read_bytes(path)).hexdigest()
+        except InputError as exc:
+            skip(exc, path)
+            continue
+        except CppthemesError as exc:
+            skip(InputError(path, str(exc)), path)
+            continue
+        except Exception as exc:  # a reader bug must not cost the rest of the corpus
+            skip(InputError(path, f"could not be read ({type(exc).__name__}); please report"), path)
+            continue
+        for transcript in read:
+            if transcript.id in seen:
+                skip(InputError(path, f"same transcript id as {seen[transcript.id]}"), path)
+                continue
+            seen[transcript.id] = str(path)
+            metadata: dict[str, str] = {}
+            if pattern is not None:
+                parsed = meta_from_name(pattern, _name_of(transcript))
+                if parsed is None:
+                    warnings.append(
+                        Skipped(
+                            str(path),
+                            None,
+                            f"name {_name_of(transcript)!r} does not fit --meta-from-name "
+                            f"{cfg.meta_from_name!r}",
+                        )
+                    )
+                metadata.update(parsed or {})
+            attrs, names = split_facilitators(_lookup(manifest, transcript, path) or {})
+            metadata.update(attrs)
+            if names:
+                facilitators[transcript.id] = names
+            transcripts.append(replace(transcript, metadata=metadata, sha256=digest))
+    if not transcripts:
+        if len(errors) == 1:
+            raise errors[0]
+        if on_skip is not None:
+            for item in skipped:
+                on_skip(item)
+        raise NothingReadError(paths[0] if len(paths) == 1 else Path("."), skipped)
+    if on_skip is not None:
+        for item in skipped:
+            on_skip(item)
+    with_roles = assign_roles(
+        transcripts,
+        known=SegmentConfig().facilitators if known_facilitators is None else known_facilitators,
+        given=cfg.facilitators,
+        per_transcript=facilitators,
+        detect=cfg.detect_facilitator,
+    )
+    return Corpus(tuple(with_roles), tuple(skipped), tuple(warnings))
 
 
-__all__ = ["READERS", "find_files", "read_corpus"]
+def read_corpus(
+    paths: Sequence[str | Path],
+    cfg: IngestConfig,
+    *,
+    known_facilitators: Iterable[str] | None = None,
+) -> list[Transcript]:
+    """The transcripts of `load_corpus` (files that could not be read are left out)."""
+    return list(load_corpus(paths, cfg, known_facilitators=known_facilitators).transcripts)
+
+
+__all__ = [
+    "READERS",
+    "SUFFIX_FORMATS",
+    "Corpus",
+    "NothingReadError",
+    "Skipped",
+    "find_files",
+    "load_corpus",
+    "read_corpus",
+    "summarise",
+    "turns_jsonl",
+]

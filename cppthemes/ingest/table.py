@@ -1,0 +1,278 @@
+"""Tables of turns: ``.csv``, ``.tsv``, ``.xlsx``, and the tables inside Word files.
+
+A speaker column and a text column, found by their headers ("Speaker", "Name", "Text",
+"Utterance", ...) or named with ``--columns speaker=...,text=...`` (a header or a 1-based
+column number); optionally a time column (start seconds) and a file column, so that one table
+can hold many transcripts. A headerless table of two columns (speaker | text) or three (time |
+speaker | text) is read by position. A row with text but no speaker continues the turn above.
+
+The plain text of a table transcript is written by `PlainTextBuilder`: one ``Speaker: text``
+line per row kept, so ``line`` is the turn's line in that text, not the spreadsheet row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cppthemes.errors import InputError
+from cppthemes.ingest.build import PlainTextBuilder
+from cppthemes.ingest.decode import read_text
+from cppthemes.ingest.timecode import parse_time_value
+from cppthemes.records import Transcript
+
+HEADERS: dict[str, tuple[str, ...]] = {
+    "speaker": (
+        "speaker", "speaker name", "speaker label", "speaker id", "name", "participant",
+        "participant id", "who", "person", "respondent", "talker", "voice", "role",
+    ),
+    "text": (
+        "text", "utterance", "utterances", "transcript", "transcription", "content",
+        "dialogue", "dialog", "speech", "what was said", "words", "message", "turn",
+        "turn text", "statement", "response", "answer", "comment", "sentence", "segment",
+        "line", "quote",
+    ),
+    "time": (
+        "time", "start", "start time", "starttime", "timestamp", "time stamp", "begin",
+        "from", "in", "timecode", "time code", "start s", "start sec", "start seconds",
+    ),
+    "end": ("end", "end time", "endtime", "stop", "to", "out", "end s", "end sec"),
+    "file": (
+        "file", "filename", "file name", "source", "document", "doc", "interview",
+        "interview id", "session", "session id", "transcript id", "transcript name",
+        "conversation", "conversation id", "meeting", "meeting id", "recording", "case id",
+    ),
+}  # fmt: skip
+COLUMN_KEYS = tuple(HEADERS)
+HEADER_ROWS = 10  # a header may sit below a title row or two
+
+
+def _norm(value: object) -> str:
+    return " ".join(re.sub(r"[^\w ]+", " ", str(value or "")).replace("_", " ").lower().split())
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: numbers without a spurious '.0', missing cells as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """0-based column indexes, and the index of the header row (-1 = no header)."""
+
+    speaker: int
+    text: int
+    time: int | None = None
+    end: int | None = None
+    file: int | None = None
+    header_row: int = -1
+
+
+def _from_header(header: Sequence[object], given: Mapping[str, str]) -> dict[str, int] | None:
+    names = [_norm(h) for h in header]
+    found: dict[str, int] = {}
+    for key in COLUMN_KEYS:
+        if key in given:
+            wanted = _norm(given[key])
+            if wanted.isdigit():
+                continue
+            if wanted not in names:
+                return None
+            found[key] = names.index(wanted)
+            continue
+        for candidate in HEADERS[key]:
+            if candidate in names and names.index(candidate) not in found.values():
+                found[key] = names.index(candidate)
+                break
+    return found
+
+
+def _numbered(given: Mapping[str, str]) -> dict[str, int]:
+    return {k: int(_norm(v)) - 1 for k, v in given.items() if _norm(v).isdigit() and int(v) > 0}
+
+
+def _positional(rows: Sequence[Sequence[object]]) -> Columns | None:
+    widths = [sum(1 for c in row if cell_text(c).strip()) for row in rows[:50]]
+    width = max(widths, default=0)
+    if width == 2:
+        return Columns(speaker=0, text=1)
+    if width == 3:
+        firsts = [row[0] for row in rows[:50] if len(row) >= 3 and cell_text(row[0]).strip()]
+        timed = sum(1 for c in firsts if parse_time_value(c) is not None)
+        if firsts and timed >= 0.8 * len(firsts):
+            return Columns(time=0, speaker=1, text=2)
+    return None
+
+
+def find_columns(
+    rows: Sequence[Sequence[object]], given: Mapping[str, str], path: Path | str
+) -> Columns:
+    """Which columns hold speaker, text, time and file; an ``InputError`` if none fit."""
+    numbered = _numbered(given)
+    for index, row in enumerate(rows[:HEADER_ROWS]):
+        found = _from_header(row, given)
+        if found is None:
+            continue
+        found.update(numbered)
+        if "speaker" in found and "text" in found:
+            return Columns(header_row=index, **found)
+    if "speaker" in numbered and "text" in numbered:
+        return Columns(**numbered)
+    if not given:
+        positional = _positional(rows)
+        if positional is not None:
+            return positional
+    # Cells are not quoted: in a headerless table they are participants' words.
+    width = max((len(row) for row in rows[:HEADER_ROWS]), default=0)
+    wanted = ",".join(f"{k}={v}" for k, v in given.items())
+    raise InputError(
+        path,
+        f"no speaker and text columns found in the first {HEADER_ROWS} rows ({width} columns); "
+        + (f"--columns {wanted} did not match" if given else "name them with --columns")
+        + " (e.g. --columns speaker=Speaker,text=Utterance)",
+        line=1,
+    )
+
+
+def _get(row: Sequence[object], index: int | None) -> object:
+    return row[index] if index is not None and index < len(row) else None
+
+
+def transcripts_from_rows(
+    rows: Sequence[Sequence[object]],
+    columns: Columns,
+    *,
+    transcript_id: str,
+    source: str,
+    path: Path,
+    fmt: str,
+    group_by_file: bool = True,
+) -> list[Transcript]:
+    """One transcript per value of the file column (or one for the whole table)."""
+    builders: dict[str, PlainTextBuilder] = {}
+    for row in rows[columns.header_row + 1 :]:
+        group = cell_text(_get(row, columns.file)).strip() if group_by_file else ""
+        if columns.file is not None and group_by_file and not group:
+            group = next(reversed(builders), "") if builders else ""
+        builder = builders.get(group)
+        if builder is None:
+            builder = builders[group] = PlainTextBuilder(
+                f"{transcript_id}#{group}" if group else transcript_id, join_with="\n"
+            )
+        speaker = cell_text(_get(row, columns.speaker)).strip()
+        text = cell_text(_get(row, columns.text))
+        start = parse_time_value(_get(row, columns.time))
+        end = parse_time_value(_get(row, columns.end))
+        if speaker:
+            builder.add(speaker, text, start, end)
+        else:
+            builder.extend_last(text, end)
+    out = [
+        b.transcript(f"{source}#{group}" if group else source, str(path), fmt)
+        for group, b in builders.items()
+        if len(b)
+    ]
+    if not out:
+        raise InputError(path, "no rows with both a speaker and text", line=columns.header_row + 2)
+    return out
+
+
+def _csv_rows(path: Path, delimiter: str | None) -> list[list[str]]:
+    text = read_text(path)
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(text.split("\n"), delimiter=delimiter)
+    try:
+        return [row for row in reader]
+    except csv.Error as exc:
+        raise InputError(path, f"not a readable table ({exc})", line=reader.line_num) from None
+
+
+def read_csv(
+    path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
+) -> list[Transcript]:
+    """A ``.csv`` table (delimiter sniffed: comma, semicolon, tab or bar)."""
+    rows = _csv_rows(path, None)
+    found = find_columns(rows, columns, path)
+    return transcripts_from_rows(
+        rows, found, transcript_id=transcript_id, source=source, path=path, fmt="csv"
+    )
+
+
+def read_tsv(
+    path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
+) -> list[Transcript]:
+    """A tab-separated table."""
+    rows = _csv_rows(path, "\t")
+    found = find_columns(rows, columns, path)
+    return transcripts_from_rows(
+        rows, found, transcript_id=transcript_id, source=source, path=path, fmt="tsv"
+    )
+
+
+def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[object]]]]:
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(path, read_only=True, data_only=True)
+            try:
+                return [
+                    (ws.title, [list(r) for r in ws.iter_rows(values_only=True)])
+                    for ws in book.worksheets
+                ]
+            finally:
+                book.close()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
+    except Exception as exc:  # openpyxl raises many types on damaged files
+        raise InputError(
+            path, f"not a readable .xlsx workbook ({type(exc).__name__}); damaged or truncated?"
+        ) from None
+
+
+def read_xlsx(
+    path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
+) -> list[Transcript]:
+    """An Excel workbook: every sheet with speaker and text columns; one sheet = one table."""
+    sheets = [(name, rows) for name, rows in _xlsx_sheets(path) if rows]
+    readable: list[tuple[str, list[list[object]], Columns]] = []
+    first_error: InputError | None = None
+    for name, rows in sheets:
+        try:
+            readable.append((name, rows, find_columns(rows, columns, path)))
+        except InputError as exc:
+            first_error = first_error or exc
+    if not readable:
+        raise first_error or InputError(path, "empty workbook", line=1)
+    out: list[Transcript] = []
+    for name, rows, found in readable:
+        several = len(readable) > 1
+        out.extend(
+            transcripts_from_rows(
+                rows,
+                found,
+                transcript_id=f"{transcript_id}#{name}" if several else transcript_id,
+                source=f"{source}#{name}" if several else source,
+                path=path,
+                fmt="xlsx",
+            )
+        )
+    return out
+
+
+def rows_as_text(rows: Iterable[Sequence[object]]) -> list[list[str]]:
+    """Cells as strings (for tables whose cells are not strings already)."""
+    return [[cell_text(c) for c in row] for row in rows]
