@@ -19,6 +19,7 @@ from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedde
 from cppthemes.errors import InputError
 from cppthemes.ingest import read_corpus
 from cppthemes.label import label, passage_terms
+from cppthemes.layout import passage_map
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
 from cppthemes.themes import group_codes
@@ -87,6 +88,10 @@ def run(
     )
     lap("label")
 
+    xy = passage_map(vectors, cfg.cluster.seed)
+    coords = {p.id: (float(x), float(y)) for p, (x, y) in zip(passages, xy, strict=True)}
+    lap("map")
+
     passage_codes: dict[str, str | None] = {p.id: None for p in passages}
     for code in codes:
         for pid in code.passage_ids:
@@ -98,6 +103,7 @@ def run(
         "cluster": {"method": assignment.method, **assignment.params},
         "embeddings": {"passages": len(passages), "from_cache": cached},
         "timings_s": timings,
+        "config": cfg.model_dump(),
     }
     return Result(
         transcripts=tuple(transcripts),
@@ -107,4 +113,5 @@ def run(
         themes=tuple(themes),
         segment_stats=stats,
         info=info,
+        coords=coords,
     )
