@@ -220,7 +220,9 @@ def _prevalence(data: Any) -> Prevalence:
 def _transcripts(run_dir: Path, run: dict[str, Any]) -> list[Transcript]:
     """Transcripts with their plain text from transcripts.jsonl, checked against run.json."""
     path = run_dir / "transcripts.jsonl"
-    hashes = {t.get("source"): t.get("sha256") for t in run.get("inputs", {}).get("transcripts", [])}
+    hashes = {
+        t.get("source"): t.get("sha256") for t in run.get("inputs", {}).get("transcripts", [])
+    }
     if not path.is_file():
         # A run folder from before transcripts.jsonl existed: metadata only, no plain text.
         return [
@@ -391,4 +393,3 @@ def load_run(run_dir: Path) -> Result:
         coords=coords,
         audit=audit,
     )
-

@@ -235,9 +235,7 @@ def render_qde(result: Result) -> tuple[bytes, dict[str, bytes]]:
         for p in by_transcript.get(t.id, []):
             code = result.passage_codes[p.id]
             if code not in known_codes:
-                raise ExportError(
-                    f"passage {p.id} has code {code!r}, which is not in the codebook"
-                )
+                raise ExportError(f"passage {p.id} has code {code!r}, which is not in the codebook")
             _check_selection(p, t)
             selection = etree.SubElement(
                 source,

@@ -184,17 +184,17 @@ def build_context(result: Result) -> ReportContext:
         if isinstance(sect, dict) and key in sect:
             settings.append((f"{section}.{key}", _value(sect[key]), meaning))
 
-    per_transcript: dict[str, list[int]] = {}
+    counted: dict[str, list[int]] = {}
     for p in result.passages:
-        entry = per_transcript.setdefault(p.transcript_id, [0, 0])
+        entry = counted.setdefault(p.transcript_id, [0, 0])
         entry[0] += 1
         entry[1] += result.passage_codes.get(p.id) is not None
     transcripts = [
         {
             "source": t.source,
             "metadata": ", ".join(f"{k} {v}" for k, v in sorted(t.metadata.items())),
-            "passages": per_transcript.get(t.id, [0, 0])[0],
-            "coded": per_transcript.get(t.id, [0, 0])[1],
+            "passages": counted.get(t.id, [0, 0])[0],
+            "coded": counted.get(t.id, [0, 0])[1],
         }
         for t in result.transcripts
     ]
@@ -216,9 +216,9 @@ def build_context(result: Result) -> ReportContext:
     loose = [c.id for c in result.codes if c.id not in theme_of]
 
     audit_columns: list[str] = []
-    for entry in result.audit:
-        audit_columns.extend(k for k in entry if k not in audit_columns)
-    audit = [[_value(entry.get(k)) for k in audit_columns] for entry in result.audit]
+    for decision in result.audit:
+        audit_columns.extend(str(k) for k in decision if k not in audit_columns)
+    audit = [[_value(d.get(k)) for k in audit_columns] for d in result.audit]
     return ReportContext(
         overview=overview,
         settings=settings,

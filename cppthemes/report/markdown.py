@@ -100,7 +100,10 @@ def render_context(ctx: ReportContext) -> str:
             "brackets).",
             "",
         ]
-        header = ["code", *(f"{c} (n={n})" for c, n in zip(hm.columns, hm.group_totals, strict=True))]
+        header = [
+            "code",
+            *(f"{c} (n={n})" for c, n in zip(hm.columns, hm.group_totals, strict=True)),
+        ]
         body = [
             [hm.rows[i]]
             + [f"{hm.counts[i, j]} ({hm.shares[i, j]:.0%})" for j in range(len(hm.columns))]

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from cppthemes.palette import code_colour  # noqa: E402
+from cppthemes.palette import PALETTE, code_colour
 
 UNCODED = "#c8c8c8"
-_RC = {"svg.hashsalt": "cppthemes", "svg.fonttype": "none", "font.size": 9}
+_RC: dict[str, Any] = {"svg.hashsalt": "cppthemes", "svg.fonttype": "none", "font.size": 9}
 
 
 def _svg(fig: plt.Figure) -> str:
@@ -34,7 +35,7 @@ def heatmap_svg(
     rows: Sequence[str], columns: Sequence[str], counts: np.ndarray, shares: np.ndarray
 ) -> str:
     """Codes x groups: colour = share of the group's passages in the code; text = count."""
-    with plt.rc_context(_RC):
+    with plt.rc_context(_RC):  # type: ignore[arg-type]
         height = 1.2 + 0.32 * len(rows)
         width = 2.8 + 0.75 * len(columns)
         fig, ax = plt.subplots(figsize=(width, height))
@@ -57,11 +58,9 @@ def heatmap_svg(
         return _svg(fig)
 
 
-def map_svg(
-    xy: np.ndarray, code_index: Sequence[int], legend: Sequence[str], uncoded: int
-) -> str:
+def map_svg(xy: np.ndarray, code_index: Sequence[int], legend: Sequence[str], uncoded: int) -> str:
     """Passages on their 2-D map; colour = code (by position in the codebook), grey = uncoded."""
-    with plt.rc_context(_RC):
+    with plt.rc_context(_RC):  # type: ignore[arg-type]
         fig, ax = plt.subplots(figsize=(8.5, 6.0))
         index = np.asarray(code_index, dtype=int)
         if uncoded:
@@ -70,7 +69,11 @@ def map_svg(
         for k, name in enumerate(legend):
             mask = index == k
             if mask.any():
-                ax.scatter(xy[mask, 0], xy[mask, 1], s=16, c=code_colour(k), label=name)
+                # Colours repeat after 20 codes; the marker tells such codes apart.
+                marker = ("o", "^", "s")[(k // len(PALETTE)) % 3]
+                ax.scatter(
+                    xy[mask, 0], xy[mask, 1], s=16, c=code_colour(k), marker=marker, label=name
+                )
         ax.set_xlabel("first principal component of the passage vectors")
         ax.set_ylabel("second principal component")
         ax.set_xticks([])
