@@ -259,3 +259,14 @@ def test_export_load_run_round_trips_result(run_dir: Path) -> None:
     for t in result.transcripts:
         for p in (p for p in result.passages if p.transcript_id == t.id):
             assert t.plain_text[p.char_start : p.char_end] == p.text
+
+
+def test_export_old_run_folder_without_transcripts(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for f in run_dir.iterdir():
+        if f.name != "transcripts.jsonl":
+            (copy / f.name).write_bytes(f.read_bytes())
+    assert runner.invoke(app, ["export", str(copy), "--to", "md"]).exit_code == 0
+    result = runner.invoke(app, ["export", str(copy), "--to", "qdpx"])
+    assert result.exit_code == 1 and "transcripts.jsonl missing" in result.stderr
