@@ -263,6 +263,24 @@ def evaluate(
         )
 
 
+@app.command()
+@reports_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `cppthemes run`.")],
+    to: Annotated[
+        str, typer.Option("--to", help="qdpx, qdc, csv, xlsx, html or md.", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder to write into (default: RUN_DIR).")
+    ] = None,
+) -> None:
+    """Regenerate an output from a run folder, without running the pipeline again."""
+    from cppthemes.runfolder import export_run
+
+    for path in export_run(run_dir, to, out):
+        typer.echo(str(path))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -68,7 +68,8 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
                 "keyphrases": list(c.keyphrases),
                 "size": c.size,
                 "coherence": c.coherence,
-                "stability": c.stability,
+                # Only written once stability is measured, so older codebooks stay unchanged.
+                **({"stability": c.stability} if c.stability is not None else {}),
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
             }

@@ -36,3 +36,7 @@ class ModelError(CppthemesError):
 
 class RunDirError(CppthemesError):
     """A run folder that is missing files or holds files of another shape."""
+
+
+class ExportError(CppthemesError):
+    """An output that cannot be written faithfully (e.g. a selection outside its source)."""

@@ -19,6 +19,7 @@ from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedde
 from cppthemes.errors import InputError
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
+from cppthemes.layout import passage_map
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
@@ -91,6 +92,10 @@ def run(
     tree = tree_records(theme_linkage(code_centroids), [c.id for c in codes])
     lap("label")
 
+    xy = passage_map(vectors, cfg.cluster.seed)
+    coords = {p.id: (float(x), float(y)) for p, (x, y) in zip(passages, xy, strict=True)}
+    lap("map")
+
     passage_codes: dict[str, str | None] = {p.id: None for p in passages}
     for code in codes:
         for pid in code.passage_ids:
@@ -116,6 +121,7 @@ def run(
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
         "warnings": [w.as_dict() for w in corpus.warnings],
+        "config": cfg.model_dump(),
     }
     return Result(
         transcripts=tuple(transcripts),
@@ -125,4 +131,5 @@ def run(
         themes=tuple(themes),
         segment_stats=stats,
         info=info,
+        coords=coords,
     )

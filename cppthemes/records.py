@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["participant", "facilitator"]
 Metadata = dict[str, str]
@@ -116,6 +116,7 @@ class Code:
     coherence: float
     status: str = "candidate"
     description: str = ""
+    # Mean best-match Jaccard over resampled re-clusterings (0-1); None when not measured.
     stability: float | None = None
 
     @property
@@ -168,6 +169,11 @@ class Result:
     themes: tuple[Theme, ...]
     segment_stats: SegmentStats
     info: dict[str, object] = field(default_factory=dict)
+    # Passage id -> (x, y): a 2-D projection of the passage vectors for the map in report.html,
+    # stored in passages.jsonl so exports can redraw it without embedding again.
+    coords: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The codebook's audit trail (one mapping per recorded decision or change), if any.
+    audit: tuple[dict[str, Any], ...] = ()
 
     @property
     def coverage(self) -> float:

@@ -1,22 +1,56 @@
-"""The run folder: what a run writes, and reading it back for evaluation and review."""
+"""The run folder: what a run writes, and reading it back for evaluation, review and export.
+
+``write_run`` renders every output of a finished pipeline run. ``load_run`` rebuilds the same
+``Result`` from the files of a run folder (passages.jsonl, codebook.yaml, transcripts.jsonl,
+run.json), so ``export_run`` can regenerate any output without running the pipeline again,
+and picks up what the analyst changed in codebook.yaml (labels, descriptions) on the way.
+"""
 
 from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cppthemes.codebook import dump_codebook
+from cppthemes.codebook import dump_codebook, load_codebook
 from cppthemes.config import Config
-from cppthemes.errors import RunDirError
-from cppthemes.export import codes_csv, passages_csv
+from cppthemes.errors import CppthemesError, RunDirError
+from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, render_xlsx
 from cppthemes.files import write_all
-from cppthemes.records import Result
-from cppthemes.report import render_markdown
+from cppthemes.records import (
+    Code,
+    Passage,
+    Prevalence,
+    Quote,
+    Result,
+    SegmentStats,
+    Theme,
+    Transcript,
+    Turn,
+)
+from cppthemes.report import render_html, render_markdown
 
-FILES = ("passages.jsonl", "codebook.yaml", "codes.csv", "passages.csv", "report.md", "run.json")
+Rendered = dict[str, str | bytes]
+
+# What `cppthemes export --to FORMAT` regenerates: format -> renderer of file name -> content.
+EXPORTS: dict[str, Callable[[Result], Rendered]] = {
+    "qdpx": lambda r: {"project.qdpx": render_qdpx(r)},
+    "qdc": lambda r: {"codebook.qdc": render_qdc(r)},
+    "csv": lambda r: {"codes.csv": codes_csv(r), "passages.csv": passages_csv(r)},
+    "xlsx": lambda r: {"tables.xlsx": render_xlsx(r)},
+    "html": lambda r: {"report.html": render_html(r)},
+    "md": lambda r: {"report.md": render_markdown(r)},
+}
+
+FILES = (
+    "passages.jsonl", "transcripts.jsonl", "codebook.yaml", "codes.csv", "passages.csv",
+    "tables.xlsx", "report.md", "report.html", "project.qdpx", "codebook.qdc", "run.json",
+)  # fmt: skip
+# Written by later stages when they exist: the codebook's audit trail, one JSON object a line.
+AUDIT_FILE = "audit.jsonl"
 
 
 def passages_jsonl(result: Result) -> str:
@@ -39,6 +73,32 @@ def passages_jsonl(result: Result) -> str:
             "metadata": p.metadata,
             "code": code,
             "theme": theme_of.get(code) if code else None,
+        }
+        if p.id in result.coords:
+            record["x"], record["y"] = result.coords[p.id]
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def transcripts_jsonl(result: Result) -> str:
+    """Each transcript's plain text and turn spans: what the REFI-QDA export needs as sources.
+
+    Kept in the run folder so that exports never depend on the input files still being where
+    they were (or unchanged); ``sha256`` is that of the file that was read.
+    """
+    lines = []
+    for t in result.transcripts:
+        record = {
+            "id": t.id,
+            "source": t.source,
+            "format": t.format,
+            "sha256": t.sha256,
+            "metadata": t.metadata,
+            "turns": [
+                [turn.speaker, turn.line_start, turn.line_end, turn.char_start, turn.char_end]
+                for turn in t.turns
+            ],
+            "plain_text": t.plain_text,
         }
         lines.append(json.dumps(record, ensure_ascii=False))
     return "\n".join(lines) + "\n" if lines else ""
@@ -93,16 +153,28 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
 
 def write_run(result: Result, cfg: Config, out_dir: Path, paths: list[str]) -> list[Path]:
     """Render every output first, then write each atomically into ``out_dir``."""
-    rendered = {
+    rendered: Rendered = {
         "passages.jsonl": passages_jsonl(result),
+        "transcripts.jsonl": transcripts_jsonl(result),
         "codebook.yaml": dump_codebook(result.codes, result.themes),
-        "codes.csv": codes_csv(result),
-        "passages.csv": passages_csv(result),
-        "report.md": render_markdown(result),
-        "run.json": json.dumps(manifest(result, cfg, paths), indent=2, ensure_ascii=False) + "\n",
     }
+    for render in EXPORTS.values():
+        rendered.update(render(result))
+    rendered["run.json"] = (
+        json.dumps(manifest(result, cfg, paths), indent=2, ensure_ascii=False) + "\n"
+    )
     write_all(out_dir, rendered)
-    return [out_dir / name for name in rendered]
+    return [out_dir / name for name in FILES if name in rendered]
+
+
+def export_run(run_dir: Path, to: str, out_dir: Path | None = None) -> list[Path]:
+    """Regenerate one output format from a run folder, without running the pipeline again."""
+    if to not in EXPORTS:
+        raise RunDirError(f"--to {to}: unknown format (allowed: {', '.join(EXPORTS)})")
+    rendered = EXPORTS[to](load_run(run_dir))
+    target = out_dir or run_dir
+    write_all(target, rendered)
+    return [target / name for name in rendered]
 
 
 def read_passages(run_dir: Path) -> list[dict[str, Any]]:
@@ -122,3 +194,211 @@ def read_passages(run_dir: Path) -> list[dict[str, Any]]:
                 raise RunDirError(f"{path}:{number}: not a passage record ({exc})") from None
             records.append(record)
     return records
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RunDirError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise RunDirError(f"{path}:{number}: expected a JSON object")
+            records.append(record)
+    return records
+
+
+def _prevalence(data: Any) -> Prevalence:
+    data = data or {}
+    return Prevalence(
+        passages=int(data.get("passages", 0)),
+        speakers=int(data.get("speakers", 0)),
+        transcripts=int(data.get("transcripts", 0)),
+        transcripts_total=int(data.get("transcripts_total", 0)),
+        by_metadata={
+            str(k): {str(v): int(n) for v, n in (counts or {}).items()}
+            for k, counts in (data.get("by_metadata") or {}).items()
+        },
+    )
+
+
+def _transcripts(run_dir: Path, run: dict[str, Any]) -> list[Transcript]:
+    """Transcripts with their plain text from transcripts.jsonl, checked against run.json."""
+    path = run_dir / "transcripts.jsonl"
+    hashes = {
+        t.get("source"): t.get("sha256") for t in run.get("inputs", {}).get("transcripts", [])
+    }
+    if not path.is_file():
+        # A run folder from before transcripts.jsonl existed: metadata only, no plain text.
+        return [
+            Transcript(
+                id=Path(str(t["source"])).with_suffix("").as_posix(),
+                source=str(t["source"]),
+                path=str(t["source"]),
+                format="text",
+                plain_text="",
+                turns=(),
+                metadata=dict(t.get("metadata") or {}),
+                sha256=str(t.get("sha256", "")),
+            )
+            for t in run.get("inputs", {}).get("transcripts", [])
+        ]
+    transcripts = []
+    for number, r in enumerate(_read_jsonl(path), start=1):
+        try:
+            tid, source, plain = str(r["id"]), str(r["source"]), str(r["plain_text"])
+            turns = tuple(
+                Turn(tid, i, str(spk), plain[cs:ce], int(ls), int(le), int(cs), int(ce))
+                for i, (spk, ls, le, cs, ce) in enumerate(r.get("turns") or [])
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunDirError(f"{path}:{number}: not a transcript record ({exc})") from None
+        if hashes and hashes.get(source) != r.get("sha256"):
+            raise RunDirError(
+                f"{path}:{number}: {source} does not match the input recorded in run.json"
+            )
+        transcripts.append(
+            Transcript(
+                id=tid,
+                source=source,
+                path=source,
+                format=str(r.get("format", "text")),
+                plain_text=plain,
+                turns=turns,
+                metadata={str(k): str(v) for k, v in (r.get("metadata") or {}).items()},
+                sha256=str(r.get("sha256", "")),
+            )
+        )
+    return transcripts
+
+
+def load_run(run_dir: Path) -> Result:
+    """Rebuild a run's ``Result`` from its folder: passages, codebook, transcripts, manifest.
+
+    Passage-to-code assignments come from passages.jsonl; labels, descriptions, keyphrases,
+    quotes and prevalence from codebook.yaml (so an analyst's renames show in every export).
+    """
+    records = read_passages(run_dir)
+    run_path = run_dir / "run.json"
+    try:
+        run = json.loads(run_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{run_path}: missing; is {run_dir} a cppthemes run folder?") from None
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{run_path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    book_path = run_dir / "codebook.yaml"
+    try:
+        book = load_codebook(book_path)
+    except CppthemesError as exc:
+        raise RunDirError(str(exc)) from None
+
+    transcripts = _transcripts(run_dir, run)
+    passages: list[Passage] = []
+    passage_codes: dict[str, str | None] = {}
+    coords: dict[str, tuple[float, float]] = {}
+    for r in records:
+        passages.append(
+            Passage(
+                id=str(r["id"]),
+                transcript_id=str(r.get("transcript", Path(r["source"]).with_suffix(""))),
+                source=str(r["source"]),
+                speaker=str(r.get("speaker", "")),
+                role=r.get("role", "participant"),
+                text=str(r.get("text", "")),
+                turn_start=0,
+                turn_end=0,
+                line_start=int(r["line_start"]),
+                line_end=int(r["line_end"]),
+                char_start=int(r.get("char_start", 0)),
+                char_end=int(r.get("char_end", 0)),
+                context=r.get("context"),
+                metadata={str(k): str(v) for k, v in (r.get("metadata") or {}).items()},
+            )
+        )
+        passage_codes[str(r["id"])] = r["code"]
+        if "x" in r and "y" in r:
+            coords[str(r["id"])] = (float(r["x"]), float(r["y"]))
+
+    by_id = {p.id: p for p in passages}
+    members: dict[str, list[str]] = {}
+    for pid, code in passage_codes.items():
+        if code is not None:
+            members.setdefault(code, []).append(pid)
+    codes = []
+    for number, c in enumerate(book["codes"], start=1):
+        try:
+            cid = str(c["id"])
+            quotes = []
+            for q in c.get("quotes") or []:
+                p = by_id.get(str(q.get("passage")))
+                quotes.append(
+                    Quote(
+                        passage_id=str(q.get("passage")),
+                        text=str(q["text"]),
+                        source=str(q.get("source", "")),
+                        transcript_id=p.transcript_id if p else "",
+                        speaker=str(q.get("speaker", "")),
+                        line=int(q.get("line", 0)),
+                        char_start=p.char_start if p else 0,
+                        char_end=p.char_end if p else 0,
+                        similarity=float(q.get("similarity", 0.0)),
+                        metadata=dict(p.metadata) if p else {},
+                    )
+                )
+            stability = c.get("stability")
+            codes.append(
+                Code(
+                    id=cid,
+                    label=str(c.get("label") or cid),
+                    keyphrases=tuple(str(k) for k in c.get("keyphrases") or ()),
+                    passage_ids=tuple(members.get(cid, ())),
+                    quotes=tuple(quotes),
+                    prevalence=_prevalence(c.get("prevalence")),
+                    coherence=float(c.get("coherence") or 0.0),
+                    status=str(c.get("status") or "candidate"),
+                    description=str(c.get("description") or ""),
+                    stability=float(stability) if stability is not None else None,
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RunDirError(f"{book_path}: code number {number} is malformed ({exc})") from None
+    themes = [
+        Theme(
+            id=str(t["id"]),
+            label=str(t.get("label") or t["id"]),
+            code_ids=tuple(str(cid) for cid in t.get("codes") or ()),
+            prevalence=_prevalence(t.get("prevalence")),
+            description=str(t.get("description") or ""),
+        )
+        for t in book.get("themes") or []
+    ]
+    counts = run.get("counts") or {}
+    stats = SegmentStats(
+        **{name: int(counts.get(name, 0)) for name in SegmentStats.__dataclass_fields__}
+    )
+    audit_path = run_dir / AUDIT_FILE
+    audit = tuple(_read_jsonl(audit_path)) if audit_path.is_file() else ()
+    info: dict[str, object] = {
+        "version": run.get("cppthemes"),
+        "model": (run.get("model") or {}).get("id"),
+        "model_fingerprint": (run.get("model") or {}).get("sha256"),
+        "cluster": run.get("clustering"),
+        "stability": run.get("stability"),
+        "theme_tree": run.get("theme_tree"),
+        "embeddings": run.get("embeddings"),
+        "timings_s": run.get("timings_s"),
+        "config": run.get("config"),
+    }
+    return Result(
+        transcripts=tuple(transcripts),
+        passages=tuple(passages),
+        passage_codes=passage_codes,
+        codes=tuple(codes),
+        themes=tuple(themes),
+        segment_stats=stats,
+        info=info,
+        coords=coords,
+        audit=audit,
+    )

@@ -34,6 +34,8 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for name in ("passages.jsonl", "codebook.yaml", "codes.csv", "report.md", "run.json"):
         assert (out / name).is_file()
+    for name in ("report.html", "tables.xlsx", "project.qdpx", "codebook.qdc"):
+        assert (out / name).stat().st_size > 0
     records = [json.loads(line) for line in (out / "passages.jsonl").read_text().splitlines()]
     assert records and all(set(r) >= PASSAGE_KEYS for r in records)
     plain = {p.name: p.read_text() for p in corpus.glob("*.txt")}
@@ -61,8 +63,11 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
 def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert invoke("run", str(corpus), "--out", str(tmp_path / name), "-q").exit_code == 0
-    for f in ("passages.jsonl", "codebook.yaml", "codes.csv", "report.md"):
-        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    for f in (
+        "passages.jsonl", "transcripts.jsonl", "codebook.yaml", "codes.csv", "report.md",
+        "report.html", "project.qdpx", "codebook.qdc",
+    ):  # fmt: skip
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
 def test_cli_run_recovers_planted_topics(corpus: Path, tmp_path: Path) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from typer.testing import CliRunner
 
 from cppthemes.cli import app
 from tests.conftest import SAMPLE
+from tests.refi_schemas import project_schema
 
 pytestmark = pytest.mark.integration
 
@@ -38,5 +41,12 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", str(SAMPLE), "--out", str(again), "-q"]).exit_code == 0
     second = json.loads((again / "run.json").read_text())
     assert second["embeddings"]["from_cache"] == second["embeddings"]["passages"]
-    for name in ("passages.jsonl", "codebook.yaml"):
+    for name in ("passages.jsonl", "codebook.yaml", "project.qdpx", "codebook.qdc"):
         assert (out / name).read_bytes() == (again / name).read_bytes()
+
+    # The REFI-QDA project of the real run is valid against the official schema.
+    with zipfile.ZipFile(out / "project.qdpx") as zf:
+        qde = etree.fromstring(zf.read("project.qde"))
+    assert project_schema().validate(qde)
+    coded = sum(1 for line in (out / "passages.jsonl").open() if json.loads(line)["code"])
+    assert len(qde.findall(".//{urn:QDA-XML:project:1.0}PlainTextSelection")) == coded

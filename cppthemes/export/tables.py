@@ -1,4 +1,4 @@
-"""CSV tables for spreadsheets: one row per code, one row per passage."""
+"""Tables for spreadsheets: one row per code, one row per passage, as CSV or one workbook."""
 
 from __future__ import annotations
 
@@ -27,16 +27,25 @@ def _metadata_columns(result: Result) -> list[tuple[str, str]]:
     return sorted({(k, v) for t in result.transcripts for k, v in t.metadata.items()})
 
 
-def codes_csv(result: Result) -> str:
+Table = tuple[list[str], list[list[Any]]]
+
+
+def codes_table(result: Result) -> Table:
+    """Header and rows of codes.csv; a ``stability`` column appears once stability exists."""
     theme_of = result.theme_of()
     columns = _metadata_columns(result)
+    with_stability = any(c.stability is not None for c in result.codes)
     header = [
         "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "keyphrases",
+        *(["stability"] if with_stability else []),
         *(f"{k}={v}" for k, v in columns),
     ]  # fmt: skip
     rows = []
     for c in result.codes:
         by = c.prevalence.by_metadata
+        stability = [] if not with_stability else [
+            "" if c.stability is None else round(c.stability, 3)
+        ]  # fmt: skip
         rows.append(
             [
                 c.id,
@@ -45,15 +54,29 @@ def codes_csv(result: Result) -> str:
                 c.size,
                 c.prevalence.speakers,
                 c.prevalence.transcripts,
-                f"{c.coherence:.3f}",
+                round(c.coherence, 3),
                 "; ".join(c.keyphrases),
+                *stability,
             ]
             + [by.get(k, {}).get(v, 0) for k, v in columns]
         )
+    return header, rows
+
+
+def codes_csv(result: Result) -> str:
+    header, rows = codes_table(result)
+    coherence = header.index("coherence")
+    for row in rows:
+        row[coherence] = f"{row[coherence]:.3f}"
     return _csv(header, rows)
 
 
 def passages_csv(result: Result) -> str:
+    return _csv(*passages_table(result))
+
+
+def passages_table(result: Result) -> Table:
+    """Header and rows of passages.csv."""
     theme_of = result.theme_of()
     keys = _metadata_keys(result)
     header = [
@@ -75,4 +98,4 @@ def passages_csv(result: Result) -> str:
             ]
             + [p.metadata.get(k, "") for k in keys]
         )
-    return _csv(header, rows)
+    return header, rows

@@ -1,127 +1,136 @@
-"""report.md: themes, codes, keyphrases, prevalence and verbatim quotes with provenance."""
+"""report.md: the report as text, with the same content as report.html except the figures.
+
+Overview and settings, the theme -> code tree, prevalence by group (the heatmap's numbers),
+each code's keyphrases, prevalence, coherence (and stability once measured) and verbatim quotes
+with provenance, then the audit trail when the run folder has one.
+"""
 
 from __future__ import annotations
 
-from cppthemes.records import Code, Prevalence, Quote, Result
+from typing import Any
+
+from cppthemes.records import Result
+from cppthemes.report.context import ReportContext, build_context, prevalence_line
+
+__all__ = ["prevalence_line", "render_markdown"]
 
 
-def prevalence_line(p: Prevalence) -> str:
-    """'12 passages from 9 speakers in 6 of 8 transcripts; wave 1: 8, wave 2: 4'."""
-    text = (
-        f"{p.passages} passages from {p.speakers} speakers "
-        f"in {p.transcripts} of {p.transcripts_total} transcripts"
-    )
-    groups = [
-        ", ".join(f"{key} {value}: {n}" for value, n in counts.items())
-        for key, counts in p.by_metadata.items()
+def _cell(text: Any) -> str:
+    """A table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
+    return [*lines, ""]
+
+
+def _code(code: dict[str, Any]) -> list[str]:
+    lines = [f"### {code['id']} {code['label']}", ""]
+    if code["description"]:
+        lines += [code["description"], ""]
+    lines += [
+        f"- Theme: {code['theme'] or '(none)'}",
+        f"- Keyphrases: {', '.join(code['keyphrases']) or '(none)'}",
+        f"- Prevalence: {code['prevalence']}",
+        f"- Coherence (mean similarity to the code's centre): {code['coherence']:.2f}",
     ]
-    return text + ("; " + "; ".join(groups) if groups else "")
+    if code["stability"] is not None:
+        flag = " **(unstable: check before relying on it)**" if code.get("unstable") else ""
+        lines.append(
+            "- Stability (best-match Jaccard when re-clustered on resamples): "
+            f"{code['stability']:.2f}{flag}"
+        )
+    lines.append("")
+    for q in code["quotes"]:
+        lines += [f"> {q['text']}", ">", f"> — {q['where']}", ""]
+    return lines
 
 
-def _quote(q: Quote) -> str:
-    where = f"{q.speaker}, {q.source} line {q.line}"
-    if q.metadata:
-        where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
-    body = " ".join(q.text.split())
-    return f"> {body}\n>\n> — {where}\n"
-
-
-def _stability(value: float | None, unstable: bool) -> str:
-    if value is None:
-        return "not measured"
-    flag = " **(unstable: check before you rely on it)**" if unstable else ""
-    return f"{value:.2f}{flag}"
-
-
-def _unstable(info: dict[str, object]) -> set[str]:
-    stab = info.get("stability")
-    return set(stab.get("unstable_codes") or []) if isinstance(stab, dict) else set()
-
-
-def _code(code: Code, unstable: bool) -> str:
-    parts = [
-        f"### {code.id} {code.label}\n",
-        f"- Keyphrases: {', '.join(code.keyphrases) or '(none)'}",
-        f"- Prevalence: {prevalence_line(code.prevalence)}",
-        f"- Coherence (mean similarity to the code's centre): {code.coherence:.2f}",
-        f"- Stability (mean Jaccard of its best match when re-clustered on resamples): "
-        f"{_stability(code.stability, unstable)}",
-        "",
-    ]
-    parts.extend(_quote(q) for q in code.quotes)
-    return "\n".join(parts)
-
-
-def _run_stability(info: dict[str, object]) -> str:
-    stab = info.get("stability")
-    if not isinstance(stab, dict):
-        return "not measured"
-    unstable = stab.get("unstable_codes") or []
-    text = (
-        f"agreement across clustering seeds (ARI) {stab.get('ari_across_seeds')}, "
-        f"across 80% resamples {stab.get('ari_across_resamples')}"
-    )
-    return text + (
-        f"; unstable codes: {', '.join(unstable)}" if unstable else "; no unstable codes"
-    )
-
-
-def _tree(info: dict[str, object]) -> list[str]:
-    nodes = info.get("theme_tree")
-    if not isinstance(nodes, list) or not nodes:
-        return []
-    out = [
-        "## How codes join (theme tree)",
-        "",
-        "Each line joins two codes or groups at a cosine distance; themes cut this tree.",
-        "",
-    ]
-    out += [f"- {n['id']} = {' + '.join(n['children'])} at {n['distance']:.2f}" for n in nodes]
-    return [*out, ""]
-
-
-def render_markdown(result: Result) -> str:
-    stats = result.segment_stats
-    info = result.info
-    codes = {c.id: c for c in result.codes}
-    coded = sum(c.size for c in result.codes)
+def render_context(ctx: ReportContext) -> str:
     lines = [
         "# Candidate codes and themes",
         "",
         "Proposed by cppthemes for an analyst to review: every code below is a suggestion, and "
-        "every quote is verbatim with its file, speaker and line.",
+        "every quote is verbatim with its file, speaker and line. report.html has the same "
+        "content with a prevalence heatmap and a map of the passages.",
         "",
         "## Overview",
         "",
-        f"- Transcripts: {len(result.transcripts)}; turns: {stats.turns} "
-        f"({stats.facilitator_turns} facilitator, {stats.participant_turns} participant)",
-        f"- Passages coded or left uncoded: {stats.passages} "
-        f"({stats.non_substantive_turns} back-channel turns not made passages, "
-        f"{stats.split_turns} long turns split)",
-        f"- Candidate codes: {len(result.codes)} in {len(result.themes)} candidate themes",
-        f"- Coverage: {coded} of {stats.passages} passages coded ({result.coverage:.0%})",
-        f"- Embedding model: {info.get('model', '?')}",
-        f"- Stability: {_run_stability(info)}",
-        "",
-        "## Themes",
-        "",
     ]
-    for theme in result.themes:
-        lines.append(f"### {theme.id} {theme.label}\n")
-        lines.append(f"{prevalence_line(theme.prevalence)}\n")
-        lines.append("| code | label | passages | speakers | transcripts | stability |")
-        lines.append("|---|---|---|---|---|---|")
-        for cid in theme.code_ids:
-            c = codes[cid]
-            p = c.prevalence
-            stab = "n/a" if c.stability is None else f"{c.stability:.2f}"
-            lines.append(
-                f"| {c.id} | {c.label} | {p.passages} | {p.speakers} | "
-                f"{p.transcripts}/{p.transcripts_total} | {stab} |"
-            )
-        lines.append("")
-    lines += _tree(info)
+    lines += [f"- {name}: {value}" for name, value in ctx.overview]
+    lines.append("")
+    if ctx.settings:
+        lines += ["## Settings", ""]
+        lines += _table(["setting", "value", "meaning"], [list(s) for s in ctx.settings])
+    lines += ["## Transcripts", ""]
+    lines += _table(
+        ["source", "metadata", "passages", "coded"],
+        [[t["source"], t["metadata"], t["passages"], t["coded"]] for t in ctx.transcripts],
+    )
+    lines += ["## Themes", ""]
+    columns = ["code", "label", "passages", "speakers", "transcripts", "coherence"]
+    if ctx.stability_shown:
+        columns.append("stability")
+
+    def row(c: dict[str, Any]) -> list[Any]:
+        cells = [c["id"], c["label"], c["size"], c["speakers"], c["transcripts"]]
+        cells.append(f"{c['coherence']:.2f}")
+        if ctx.stability_shown:
+            cells.append("" if c["stability"] is None else f"{c['stability']:.2f}")
+        return cells
+
+    for theme in ctx.themes:
+        lines += [f"### {theme['id']} {theme['label']}", ""]
+        if theme["description"]:
+            lines += [theme["description"], ""]
+        lines += [theme["prevalence"], ""]
+        lines += _table(columns, [row(c) for c in theme["codes"]])
+    if ctx.loose_codes:
+        loose = [c for c in ctx.codes if c["id"] in ctx.loose_codes]
+        lines += ["### Codes in no theme", ""]
+        lines += _table(columns, [row(c) for c in loose])
+
+    hm = ctx.heatmap
+    if hm.columns and ctx.codes:
+        what = "metadata group" if hm.by == "metadata" else "transcript"
+        lines += [
+            "## Prevalence by group",
+            "",
+            f"Passages of each code per {what} (the group's share of its own passages in "
+            "brackets).",
+            "",
+        ]
+        header = [
+            "code",
+            *(f"{c} (n={n})" for c, n in zip(hm.columns, hm.group_totals, strict=True)),
+        ]
+        body = [
+            [hm.rows[i]]
+            + [f"{hm.counts[i, j]} ({hm.shares[i, j]:.0%})" for j in range(len(hm.columns))]
+            for i in range(len(hm.rows))
+        ]
+        lines += _table(header, body)
+    if ctx.tree:
+        lines += [
+            "## How codes join (theme tree)",
+            "",
+            "Each line joins two codes or groups at a cosine distance; themes cut this tree.",
+            "",
+        ]
+        lines += [f"- {node}" for node in ctx.tree] + [""]
     lines += ["## Codes", ""]
-    unstable = _unstable(info)
-    lines.extend(_code(c, c.id in unstable) for c in result.codes)
+    for code in ctx.codes:
+        lines += _code(code)
+    lines += ["## Audit trail", ""]
+    if ctx.audit:
+        lines += _table(ctx.audit_columns, ctx.audit)
+    else:
+        lines += ["No codebook decisions are recorded in this run folder yet.", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_markdown(result: Result) -> str:
+    return render_context(build_context(result))

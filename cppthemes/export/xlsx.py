@@ -1,0 +1,64 @@
+"""One Excel workbook with the codes and passages sheets (the same tables as the CSV files)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font
+
+from cppthemes.export.tables import codes_table, passages_table
+from cppthemes.records import Result
+
+# Characters an .xlsx file cannot hold (XML 1.0 forbids them); transcripts rarely have them,
+# but one stray control character would otherwise abort the whole export.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A fixed timestamp in the workbook's properties, so the file says nothing about when it was
+# rendered and two exports of one run differ only in the zip's own dates.
+_EPOCH = datetime(2000, 1, 1)
+_WIDTHS = {"text": 80, "keyphrases": 60, "label": 30, "source": 28}
+
+
+def _set(cell: Cell, value: Any) -> None:
+    if isinstance(value, str):
+        cell.value = _ILLEGAL.sub("", value)
+        # A participant's words that start with "=" are text, never a formula.
+        cell.data_type = "s"
+    else:
+        cell.value = value
+
+
+def render_xlsx(result: Result) -> bytes:
+    """The workbook as bytes: sheets ``codes`` and ``passages``, header row frozen."""
+    wb = Workbook()
+    wb.properties.creator = "cppthemes"
+    wb.properties.created = _EPOCH
+    wb.properties.modified = _EPOCH
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for name, (header, rows) in (
+        ("codes", codes_table(result)),
+        ("passages", passages_table(result)),
+    ):
+        ws = wb.create_sheet(name)
+        for col, title in enumerate(header, start=1):
+            cell = ws.cell(row=1, column=col)
+            _set(cell, title)
+            cell.font = Font(bold=True)
+            ws.column_dimensions[cell.column_letter].width = _WIDTHS.get(title, 12)
+        for r, row in enumerate(rows, start=2):
+            for col, value in enumerate(row, start=1):
+                cell = ws.cell(row=r, column=col)
+                _set(cell, value)
+                if header[col - 1] == "text":
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,262 @@
+"""What a report says, computed once: report.md and report.html render the same content.
+
+Everything here is plain data (strings, numbers, lists, dicts), so the HTML template can be
+autoescaped and the markdown renderer can stay simple. Optional parts (stability, the audit
+trail) appear only when the run produced them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cppthemes.palette import code_colour
+from cppthemes.records import Code, Prevalence, Quote, Result
+
+# Settings worth showing beside the results: (config section, key, what it means).
+SETTINGS = (
+    ("embed", "model", "embedding model"),
+    ("segment", "embed_context", "facilitator prompt embedded with the answer"),
+    ("segment", "min_words", "words a turn needs to become a passage"),
+    ("cluster", "method", "clustering method"),
+    ("cluster", "n_codes", "codes asked for (0 = from corpus size)"),
+    ("cluster", "min_size", "smallest code (passages)"),
+    ("cluster", "min_similarity", "least similarity to a code's centre"),
+    ("cluster", "seed", "random seed"),
+    ("themes", "distance_threshold", "theme distance threshold"),
+    ("label", "language", "language of stop words and lemmas"),
+)
+
+
+def prevalence_line(p: Prevalence) -> str:
+    """'12 passages from 9 speakers in 6 of 8 transcripts; wave 1: 8, wave 2: 4'."""
+    text = (
+        f"{p.passages} passages from {p.speakers} speakers "
+        f"in {p.transcripts} of {p.transcripts_total} transcripts"
+    )
+    groups = [
+        ", ".join(f"{key} {value}: {n}" for value, n in counts.items())
+        for key, counts in p.by_metadata.items()
+    ]
+    return text + ("; " + "; ".join(groups) if groups else "")
+
+
+def quote_where(q: Quote) -> str:
+    """Provenance of a quote: 'Hanne, c1-w2.txt line 41 (site x, wave 2)'."""
+    where = f"{q.speaker}, {q.source} line {q.line}"
+    if q.metadata:
+        where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
+    return where
+
+
+@dataclass
+class Heatmap:
+    """Codes (rows) x groups (columns): passage counts and shares of each group's passages."""
+
+    rows: list[str]
+    columns: list[str]
+    counts: np.ndarray
+    shares: np.ndarray
+    group_totals: list[int]
+    by: str  # what the columns are: "metadata" or "transcript"
+
+
+@dataclass
+class ReportContext:
+    """The content of a report, independent of its format."""
+
+    overview: list[tuple[str, str]]
+    settings: list[tuple[str, str, str]]
+    transcripts: list[dict[str, Any]]
+    themes: list[dict[str, Any]]
+    loose_codes: list[str]
+    codes: list[dict[str, Any]]
+    heatmap: Heatmap
+    stability_shown: bool
+    audit_columns: list[str] = field(default_factory=list)
+    audit: list[list[str]] = field(default_factory=list)
+    tree: list[str] = field(default_factory=list)
+
+
+def heatmap(result: Result) -> Heatmap:
+    """Prevalence by group, counted from the passages themselves.
+
+    Columns are metadata values (``wave=1``...) when the corpus has a manifest, else
+    transcripts. The share divides by all of a group's passages, so groups of different sizes
+    compare fairly.
+    """
+    attrs = sorted({(k, v) for p in result.passages for k, v in p.metadata.items()})
+    by = "metadata" if attrs else "transcript"
+    columns = [f"{k}={v}" for k, v in attrs] if attrs else [t.id for t in result.transcripts]
+    column = {name: j for j, name in enumerate(columns)}
+    index = {c.id: i for i, c in enumerate(result.codes)}
+    counts = np.zeros((len(result.codes), len(columns)), dtype=int)
+    totals = np.zeros(len(columns), dtype=int)
+    for p in result.passages:
+        groups = [f"{k}={v}" for k, v in p.metadata.items()] if attrs else [p.transcript_id]
+        code = result.passage_codes.get(p.id)
+        for j in (column[g] for g in groups if g in column):
+            totals[j] += 1
+            if code in index:
+                counts[index[code], j] += 1
+    shares = counts / np.maximum(totals, 1)
+    return Heatmap(
+        rows=[f"{c.id} {c.label}" for c in result.codes],
+        columns=columns,
+        counts=counts,
+        shares=shares,
+        group_totals=[int(n) for n in totals],
+        by=by,
+    )
+
+
+def _code(code: Code, index: int, theme: str | None, hm: Heatmap) -> dict[str, Any]:
+    return {
+        "id": code.id,
+        "label": code.label,
+        "colour": code_colour(index),
+        "theme": theme,
+        "status": code.status,
+        "description": code.description,
+        "keyphrases": list(code.keyphrases),
+        "size": code.size,
+        "coherence": code.coherence,
+        "stability": code.stability,
+        "prevalence": prevalence_line(code.prevalence),
+        "speakers": code.prevalence.speakers,
+        "transcripts": f"{code.prevalence.transcripts}/{code.prevalence.transcripts_total}",
+        "groups": [
+            {"group": col, "count": int(hm.counts[index, j]), "total": hm.group_totals[j]}
+            for j, col in enumerate(hm.columns)
+        ],
+        "quotes": [
+            {"text": " ".join(q.text.split()), "where": quote_where(q), "similarity": q.similarity}
+            for q in code.quotes
+        ],
+    }
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def build_context(result: Result) -> ReportContext:
+    stats = result.segment_stats
+    info = result.info
+    coded = sum(1 for p in result.passages if result.passage_codes.get(p.id) is not None)
+    overview = [
+        ("Transcripts", str(len(result.transcripts))),
+        (
+            "Turns",
+            f"{stats.turns} ({stats.facilitator_turns} facilitator, "
+            f"{stats.participant_turns} participant)",
+        ),
+        (
+            "Passages",
+            f"{stats.passages} ({stats.non_substantive_turns} back-channel turns not made "
+            f"passages, {stats.split_turns} long turns split)",
+        ),
+        ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
+        ("Coverage", f"{coded} of {len(result.passages)} passages coded ({result.coverage:.0%})"),
+        ("Embedding model", str(info.get("model", "?"))),
+    ]
+    stabilities = [c.stability for c in result.codes if c.stability is not None]
+    raw_stab = info.get("stability")
+    stab_info: dict[str, Any] = raw_stab if isinstance(raw_stab, dict) else {}
+    unstable = set(stab_info.get("unstable_codes") or [])
+    if stabilities:
+        text = (
+            f"mean {sum(stabilities) / len(stabilities):.2f} over {len(stabilities)} codes "
+            "(each code's best-match Jaccard overlap when the corpus is re-clustered on "
+            "80% resamples)"
+        )
+        if stab_info.get("ari_across_resamples") is not None:
+            text += (
+                f"; agreement of whole partitions (ARI) across resamples "
+                f"{stab_info['ari_across_resamples']}, across seeds "
+                f"{stab_info.get('ari_across_seeds')}"
+            )
+        text += (
+            f"; unstable (below {stab_info.get('unstable_below', 0.5)}): "
+            f"{', '.join(sorted(unstable))}"
+            if unstable
+            else "; no unstable codes"
+        )
+        overview.append(("Stability", text))
+    if info.get("version"):
+        overview.append(("cppthemes version", str(info["version"])))
+
+    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    settings = []
+    for section, key, meaning in SETTINGS:
+        sect = config.get(section) if isinstance(config, dict) else None
+        if isinstance(sect, dict) and key in sect:
+            settings.append((f"{section}.{key}", _value(sect[key]), meaning))
+
+    counted: dict[str, list[int]] = {}
+    for p in result.passages:
+        entry = counted.setdefault(p.transcript_id, [0, 0])
+        entry[0] += 1
+        entry[1] += result.passage_codes.get(p.id) is not None
+    transcripts = [
+        {
+            "source": t.source,
+            "metadata": ", ".join(f"{k} {v}" for k, v in sorted(t.metadata.items())),
+            "passages": counted.get(t.id, [0, 0])[0],
+            "coded": counted.get(t.id, [0, 0])[1],
+        }
+        for t in result.transcripts
+    ]
+
+    hm = heatmap(result)
+    theme_of = result.theme_of()
+    codes = [_code(c, i, theme_of.get(c.id), hm) for i, c in enumerate(result.codes)]
+    for code in codes:
+        code["unstable"] = code["id"] in unstable
+    by_id = {c["id"]: c for c in codes}
+    themes = [
+        {
+            "id": t.id,
+            "label": t.label,
+            "description": t.description,
+            "prevalence": prevalence_line(t.prevalence),
+            "codes": [by_id[cid] for cid in t.code_ids if cid in by_id],
+        }
+        for t in result.themes
+    ]
+    loose = [c.id for c in result.codes if c.id not in theme_of]
+
+    audit_columns: list[str] = []
+    for decision in result.audit:
+        audit_columns.extend(str(k) for k in decision if k not in audit_columns)
+    audit = [[_value(d.get(k)) for k in audit_columns] for d in result.audit]
+    return ReportContext(
+        overview=overview,
+        settings=settings,
+        transcripts=transcripts,
+        themes=themes,
+        loose_codes=loose,
+        codes=codes,
+        heatmap=hm,
+        stability_shown=bool(stabilities),
+        audit_columns=audit_columns,
+        audit=audit,
+        tree=_tree_lines(info.get("theme_tree")),
+    )
+
+
+def _tree_lines(nodes: object) -> list[str]:
+    """'N03 = C01 + N01 at 0.41': how codes join, bottom up; themes cut this tree."""
+    if not isinstance(nodes, list):
+        return []
+    return [
+        f"{n['id']} = {' + '.join(str(c) for c in n['children'])} at {float(n['distance']):.2f}"
+        for n in nodes
+        if isinstance(n, dict) and {"id", "children", "distance"} <= set(n)
+    ]
