@@ -47,10 +47,14 @@ def quote_dict(q: Quote) -> dict[str, Any]:
     return {
         "text": q.text,
         "source": q.source,
+        "transcript": q.transcript_id,
         "speaker": q.speaker,
         "line": q.line,
+        "char_start": q.char_start,
+        "char_end": q.char_end,
         "passage": q.passage_id,
         "similarity": q.similarity,
+        "metadata": dict(q.metadata),
     }
 
 
@@ -68,6 +72,9 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
                 "keyphrases": list(c.keyphrases),
                 "size": c.size,
                 "coherence": c.coherence,
+                "distinctiveness": c.distinctiveness,
+                "nearest_code": c.nearest_code,
+                "weak": c.weak,
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
             }

@@ -19,6 +19,7 @@ from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedde
 from cppthemes.errors import InputError
 from cppthemes.ingest import read_corpus
 from cppthemes.label import label, passage_terms
+from cppthemes.nlp import detect_language
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
 from cppthemes.themes import group_codes
@@ -46,7 +47,12 @@ def run(
         clock = now
 
     notify("ingest", 0, len(paths))
+    cfg_language = cfg.label.language
     transcripts = read_corpus(paths, cfg.ingest)
+    language = cfg.label.language
+    if language == "auto":
+        language = detect_language(t.plain_text for t in transcripts)
+        cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"language": language})})
     lap("ingest")
 
     notify("load model", 0, 1)
@@ -80,10 +86,23 @@ def run(
     notify("label", 0, assignment.n_clusters)
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
     terms = passage_terms(passages, cfg.label, names)
-    codes = label(passages, assignment, vectors, cfg.label, names=names, terms=terms)
+
+    def embed_texts(texts: Sequence[str]) -> np.ndarray:
+        return embed(texts, model, cache)[0]
+
+    codes = label(
+        passages, assignment, vectors, cfg.label, names=names, terms=terms, embed_texts=embed_texts
+    )
     labels = np.asarray(assignment.labels, dtype=int)
     themes = group_codes(
-        codes, centroids(vectors, labels, assignment.n_clusters), passages, terms, cfg.themes
+        codes,
+        centroids(vectors, labels, assignment.n_clusters),
+        passages,
+        terms,
+        cfg.themes,
+        vectors=vectors,
+        label_cfg=cfg.label,
+        embed_texts=embed_texts,
     )
     lap("label")
 
@@ -95,6 +114,7 @@ def run(
         "version": __version__,
         "model": model.model_id,
         "model_fingerprint": model.fingerprint,
+        "language": {"setting": cfg_language, "used": language},
         "cluster": {"method": assignment.method, **assignment.params},
         "embeddings": {"passages": len(passages), "from_cache": cached},
         "timings_s": timings,

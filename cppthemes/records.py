@@ -110,6 +110,9 @@ class Code:
     quotes: tuple[Quote, ...]
     prevalence: Prevalence
     coherence: float
+    distinctiveness: float = 0.0
+    nearest_code: str | None = None
+    weak: bool = False
     status: str = "candidate"
     description: str = ""
 

@@ -65,6 +65,7 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         },
         "config": cfg.model_dump(),
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
+        "language": result.info.get("language"),
         "seeds": {"cluster": cfg.cluster.seed},
         "counts": {
             **asdict(result.segment_stats),

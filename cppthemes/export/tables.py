@@ -31,7 +31,8 @@ def codes_csv(result: Result) -> str:
     theme_of = result.theme_of()
     columns = _metadata_columns(result)
     header = [
-        "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "keyphrases",
+        "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "distinctiveness", "nearest_code", "weak",
+        "keyphrases",
         *(f"{k}={v}" for k, v in columns),
     ]  # fmt: skip
     rows = []
@@ -46,6 +47,9 @@ def codes_csv(result: Result) -> str:
                 c.prevalence.speakers,
                 c.prevalence.transcripts,
                 f"{c.coherence:.3f}",
+                f"{c.distinctiveness:.3f}",
+                c.nearest_code or "",
+                "yes" if c.weak else "",
                 "; ".join(c.keyphrases),
             ]
             + [by.get(k, {}).get(v, 0) for k, v in columns]

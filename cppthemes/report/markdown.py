@@ -5,17 +5,34 @@ from __future__ import annotations
 from cppthemes.records import Code, Prevalence, Quote, Result
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def prevalence_line(p: Prevalence) -> str:
-    """'12 passages from 9 speakers in 6 of 8 transcripts; wave 1: 8, wave 2: 4'."""
+    """'17 passages from 9 participants in 6 of 8 transcripts; wave 1: 14 passages, wave 2: 3'.
+
+    The sentence an analyst writes up. Participants are speaker labels within a transcript.
+    """
     text = (
-        f"{p.passages} passages from {p.speakers} speakers "
+        f"{_plural(p.passages, 'passage')} from {_plural(p.speakers, 'participant')} "
         f"in {p.transcripts} of {p.transcripts_total} transcripts"
     )
-    groups = [
-        ", ".join(f"{key} {value}: {n}" for value, n in counts.items())
-        for key, counts in p.by_metadata.items()
-    ]
+    groups = []
+    for key, counts in p.by_metadata.items():
+        items = [f"{key} {value}: {n}" for value, n in counts.items()]
+        if items:
+            items[0] += " passage" if next(iter(counts.values())) == 1 else " passages"
+        groups.append(", ".join(items))
     return text + ("; " + "; ".join(groups) if groups else "")
+
+
+def fit_line(code: Code) -> str:
+    """Coherence and distinctiveness in one line, flagged when the code is weak."""
+    text = f"coherence {code.coherence:.2f}, distinctiveness {code.distinctiveness:+.2f}"
+    if code.nearest_code:
+        text += f" (nearest {code.nearest_code})"
+    return text + (" — WEAK: read the quotes before trusting the label" if code.weak else "")
 
 
 def _quote(q: Quote) -> str:
@@ -28,10 +45,10 @@ def _quote(q: Quote) -> str:
 
 def _code(code: Code) -> str:
     parts = [
-        f"### {code.id} {code.label}\n",
+        f"### {code.id} {code.label}{' (weak)' if code.weak else ''}\n",
+        f"- Fit: {fit_line(code)}",
         f"- Keyphrases: {', '.join(code.keyphrases) or '(none)'}",
         f"- Prevalence: {prevalence_line(code.prevalence)}",
-        f"- Coherence (mean similarity to the code's centre): {code.coherence:.2f}",
         "",
     ]
     parts.extend(_quote(q) for q in code.quotes)
@@ -66,14 +83,18 @@ def render_markdown(result: Result) -> str:
     for theme in result.themes:
         lines.append(f"### {theme.id} {theme.label}\n")
         lines.append(f"{prevalence_line(theme.prevalence)}\n")
-        lines.append("| code | label | passages | speakers | transcripts |")
-        lines.append("|---|---|---|---|---|")
+        lines.append(
+            "| code | label | passages | participants | transcripts | coherence "
+            "| distinctiveness |"
+        )
+        lines.append("|---|---|---|---|---|---|---|")
         for cid in theme.code_ids:
             c = codes[cid]
             p = c.prevalence
             lines.append(
-                f"| {c.id} | {c.label} | {p.passages} | {p.speakers} | "
-                f"{p.transcripts}/{p.transcripts_total} |"
+                f"| {c.id} | {c.label}{' (weak)' if c.weak else ''} | {p.passages} | "
+                f"{p.speakers} | {p.transcripts}/{p.transcripts_total} | {c.coherence:.2f} | "
+                f"{c.distinctiveness:+.2f} |"
             )
         lines.append("")
     lines += ["## Codes", ""]
