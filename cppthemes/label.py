@@ -87,7 +87,8 @@ def passage_terms(
         return lemma_of(token) not in blocked
 
     def lemma_of(token: Token) -> str:
-        return fixes.get(token.lower_) or (token.lemma_ or token.text).lower()
+        lemma = fixes.get(token.lower_) or token.lemma_.lower()
+        return lemma if lemma.isalpha() else token.lower_
 
     out: list[list[str]] = []
     for doc in docs:
@@ -251,6 +252,10 @@ def keyphrases(
     )
 
 
+def _words(label: str) -> frozenset[str]:
+    return frozenset(label.replace(",", " ").split())
+
+
 def short_label(keyphrases: Sequence[str], taken: set[str], fallback: str) -> str:
     """Two to four words from the top keyphrases, unique among labels already taken.
 
@@ -281,7 +286,9 @@ def short_label(keyphrases: Sequence[str], taken: set[str], fallback: str) -> st
                 options.append(option)
     if not options:  # a code with a single keyphrase of one word: one word rather than none
         options = list(dict.fromkeys(keyphrases))
-    label = next((o for o in options if o not in taken), None)
+    # "introductory paragraph" and "paragraph, introductory" name the same thing.
+    used = {_words(t) for t in taken}
+    label = next((o for o in options if _words(o) not in used), None)
     if label is None:
         label = f"{options[0]} ({fallback})" if options else fallback
     taken.add(label)

@@ -28,7 +28,9 @@ TRAINED = {"en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")}
 DETECTABLE = ("en", "nb", "de", "fr", "es", "nl", "it", "pt", "fi")
 
 # The lookup lemmatizer maps some English words to a Latin singular nobody uses in speech
-# ("agenda" -> "agendum", "data" -> "datum"); these surface forms keep their own spelling.
+# ("agenda" -> "agendum", "data" -> "datum") or to the wrong word ("number" -> "numb",
+# "missing" -> "miss"); these surface forms keep their own spelling. Lemmas that are not
+# words at all ("second" -> "2") are dropped in favour of the lower-cased word by the caller.
 LEMMA_FIXES: dict[str, dict[str, str]] = {
     "en": {
         "agenda": "agenda",
@@ -38,6 +40,8 @@ LEMMA_FIXES: dict[str, dict[str, str]] = {
         "criteria": "criteria",
         "bacteria": "bacteria",
         "strata": "strata",
+        "number": "number",
+        "missing": "missing",
     }
 }
 
