@@ -94,9 +94,7 @@ def passage_terms(
     for doc in docs:
         grams: list[str] = []
         if tagged:
-            grams.extend(
-                lemma_of(t) for t in doc if t.pos_ in CONTENT_POS and keep(t)
-            )
+            grams.extend(lemma_of(t) for t in doc if t.pos_ in CONTENT_POS and keep(t))
             for chunk in doc.noun_chunks:
                 run: list[str] = []
                 for token in reversed(chunk):  # the content words that end at the head noun
@@ -187,6 +185,23 @@ def class_keyphrases(
     return out
 
 
+def _mmr(
+    names: Sequence[str], vecs: np.ndarray, relevance: np.ndarray, top: int, diversity: float
+) -> list[int]:
+    """Maximal marginal relevance over candidate rows; skips phrases a chosen one contains."""
+    chosen: list[int] = []
+    remaining = list(range(len(names)))
+    while remaining and len(chosen) < top:
+        redundancy = (vecs[remaining] @ vecs[chosen].T).max(axis=1) if chosen else 0.0
+        scores = (1 - diversity) * relevance[remaining] - diversity * redundancy
+        # First best wins: candidates are in c-TF-IDF order, so ties break the same way.
+        best = remaining[int(np.argmax(scores))]
+        remaining.remove(best)
+        if not _covered(names[best], [names[j] for j in chosen]):
+            chosen.append(best)
+    return chosen
+
+
 def rerank(
     candidates: Sequence[Sequence[tuple[str, float]]],
     centres: np.ndarray,
@@ -220,19 +235,9 @@ def rerank(
         ctf = np.array([s for _, s in group], dtype=np.float64)
         ctf = ctf / (float(ctf.max()) or 1.0)
         relevance = weight * closeness + (1 - weight) * ctf
-        chosen: list[int] = []
-        remaining = list(range(len(group)))
-        while remaining and len(chosen) < top:
-
-            def mmr(i: int) -> float:
-                redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
-                return (1 - diversity) * relevance[i] - diversity * redundancy
-
-            best = max(remaining, key=lambda i: (mmr(i), -i))
-            remaining.remove(best)
-            if not _covered(group[best][0], [group[j][0] for j in chosen]):
-                chosen.append(best)
-        out.append([group[i][0] for i in chosen])
+        names = [p for p, _ in group]
+        chosen = _mmr(names, vecs, relevance, top, diversity)
+        out.append([names[i] for i in chosen])
     return out
 
 

@@ -62,9 +62,12 @@ FILLERS: dict[str, tuple[str, ...]] = {
 
 
 @lru_cache(maxsize=8)
-def load_nlp(lang: str = "en") -> Language:
-    """The best spaCy pipeline available offline for ``lang``; cached per process."""
-    for name in TRAINED.get(lang, ()):
+def load_nlp(lang: str = "en", trained: bool = True) -> Language:
+    """The best spaCy pipeline available offline for ``lang``; cached per process.
+
+    ``trained=False`` gives the blank pipeline even when a trained one is installed.
+    """
+    for name in TRAINED.get(lang, ()) if trained else ():
         try:
             nlp = spacy.load(name, exclude=["ner", "textcat"])
         except (OSError, ImportError):
@@ -91,7 +94,8 @@ def load_nlp(lang: str = "en") -> Language:
 
 def has_parser(nlp: Language) -> bool:
     """Whether the pipeline gives noun chunks and part-of-speech tags (a trained one)."""
-    return "parser" in nlp.pipe_names and ("tagger" in nlp.pipe_names or "morphologizer" in nlp.pipe_names)
+    tagger = "tagger" in nlp.pipe_names or "morphologizer" in nlp.pipe_names
+    return "parser" in nlp.pipe_names and tagger
 
 
 @lru_cache(maxsize=32)

@@ -28,5 +28,5 @@ def test_nlp_detect_language_no_words_gives_first_candidate() -> None:
 
 def test_nlp_stop_words_per_language() -> None:
     assert {"the", "and"} <= stop_words("en") and {"jeg", "og"} <= stop_words("nb")
-    with pytest.raises(ConfigError, match="label.language"):
+    with pytest.raises(ConfigError, match=r"label\.language"):
         stop_words("xx-not-a-language")

@@ -31,8 +31,8 @@ def codes_csv(result: Result) -> str:
     theme_of = result.theme_of()
     columns = _metadata_columns(result)
     header = [
-        "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "distinctiveness", "nearest_code", "weak",
-        "keyphrases",
+        "id", "label", "theme", "size", "speakers", "transcripts", "coherence",
+        "distinctiveness", "nearest_code", "weak", "keyphrases",
         *(f"{k}={v}" for k, v in columns),
     ]  # fmt: skip
     rows = []

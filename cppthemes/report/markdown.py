@@ -84,8 +84,7 @@ def render_markdown(result: Result) -> str:
         lines.append(f"### {theme.id} {theme.label}\n")
         lines.append(f"{prevalence_line(theme.prevalence)}\n")
         lines.append(
-            "| code | label | passages | participants | transcripts | coherence "
-            "| distinctiveness |"
+            "| code | label | passages | participants | transcripts | coherence | distinctiveness |"
         )
         lines.append("|---|---|---|---|---|---|---|")
         for cid in theme.code_ids:
