@@ -54,7 +54,7 @@ def quote_dict(q: Quote) -> dict[str, Any]:
         "char_end": q.char_end,
         "passage": q.passage_id,
         "similarity": q.similarity,
-        "metadata": dict(q.metadata),
+        "metadata": dict(sorted(q.metadata.items())),
     }
 
 

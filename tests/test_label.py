@@ -272,3 +272,12 @@ def test_label_language_auto_detects_norwegian(tmp_path: Path) -> None:
     words = {w for c in result.codes for k in c.keyphrases for w in k.split()}
     assert "ventelisten" in words or "veiledningen" in words
     assert not words & (set(stop_words("nb")) | {"ja", "altså"})
+
+
+def test_label_settings_never_change_the_clustering(corpus: Path) -> None:
+    plain = Config(label=LabelConfig(rerank_weight=0.0, quotes=1), cluster=ClusterConfig(n_codes=3))
+    tuned = Config(label=LabelConfig(rerank_weight=1.0, diversity=0.9), cluster=plain.cluster)
+    a = run([corpus], plain, embedder=FakeEmbedder())
+    b = run([corpus], tuned, embedder=FakeEmbedder())
+    assert a.passage_codes == b.passage_codes
+    assert [c.passage_ids for c in a.codes] == [c.passage_ids for c in b.codes]
