@@ -2,9 +2,12 @@
 
 Keyphrases are class-based TF-IDF (c-TF-IDF) over lemma n-grams: a phrase ranks high for a code
 when it is frequent in that code's passages and rare in the rest of the corpus. Candidate
-n-grams never span a stop word, a conversational filler or a speaker's name, which is what keeps
-"you know" and "the" out of labels. Quotes are whole passages, sliced from the transcript's
-plain text, so every quote is verbatim and traceable to file, speaker and line.
+n-grams never span a stop word, a conversational filler, a speaker's name or a name spoken
+about, which is what keeps "you know", "the" and "Torunn" out of labels. The best candidates are
+then re-ranked by how close their embedding lies to the code's centroid (KeyBERT-style) and
+diversified with maximal marginal relevance. Quotes are whole passages, sliced from the
+transcript's plain text, so every quote is verbatim and traceable to file, speaker and line.
+docs/labels.md explains every step and its settings.
 """
 
 from __future__ import annotations
