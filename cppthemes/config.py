@@ -69,6 +69,7 @@ class LabelConfig(_Section):
     diversity: float = Field(default=0.3, ge=0.0, le=1.0)
     quotes: int = Field(default=5, ge=1)
     quote_diversity: float = Field(default=0.3, ge=0.0, le=1.0)
+    quote_spread: float = Field(default=0.2, ge=0.0, le=1.0)
     weak_coherence: float = Field(default=0.5, ge=-1.0, le=1.0)
     weak_distinctiveness: float = Field(default=0.15, ge=-1.0, le=1.0)
     fillers: list[str] = [

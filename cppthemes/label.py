@@ -310,11 +310,13 @@ def pick_quotes(
     centroid: np.ndarray,
     n: int,
     diversity: float = 0.3,
+    spread: float = 0.1,
 ) -> list[Quote]:
     """Exemplars close to the centroid, unlike each other, from different speakers and files.
 
     Maximal marginal relevance: each pick maximises closeness to the centroid minus similarity
-    to quotes already picked, with a penalty for repeating a speaker or a transcript.
+    to quotes already picked, minus ``spread`` for repeating a speaker and ``spread`` again for
+    repeating a transcript, so an analyst sees the idea voiced by several people and groups.
     """
     sims = {i: float(vectors[i] @ centroid) for i in members}
     chosen: list[int] = []
@@ -332,8 +334,8 @@ def pick_quotes(
             return (
                 (1 - diversity) * sims[i]
                 - diversity * redundancy
-                - 0.1 * same_speaker
-                - 0.05 * same_file
+                - spread * same_speaker
+                - spread * same_file
             )
 
         best = max(remaining, key=lambda i: (score(i), -remaining.index(i)))
@@ -439,7 +441,9 @@ def label(
     codes: list[Code] = []
     for c, members in enumerate(groups):
         coherence, distinct, nearest = fit[c]
-        quotes = pick_quotes(members, passages, vectors, cents[c], cfg.quotes, cfg.quote_diversity)
+        quotes = pick_quotes(
+            members, passages, vectors, cents[c], cfg.quotes, cfg.quote_diversity, cfg.quote_spread
+        )
         codes.append(
             Code(
                 id=ids[c],

@@ -217,11 +217,16 @@ def test_label_sample_quotes_verbatim_with_provenance(sample_run: Result) -> Non
 
 
 def test_label_sample_quotes_spread_over_speakers_and_files(sample_run: Result) -> None:
-    spread = [
-        len({(q.transcript_id, q.speaker) for q in c.quotes}) / len(c.quotes)
-        for c in sample_run.codes
-    ]
-    assert sum(spread) / len(spread) >= 0.8
+    by_id = {p.id: p for p in sample_run.passages}
+    for code in sample_run.codes:
+        members = [by_id[pid] for pid in code.passage_ids]
+        files = {p.transcript_id for p in members}
+        speakers = {(p.transcript_id, p.speaker) for p in members}
+        quoted_files = {q.transcript_id for q in code.quotes}
+        quoted_speakers = {(q.transcript_id, q.speaker) for q in code.quotes}
+        # Every quote from a new transcript and a new speaker while there are any left.
+        assert len(quoted_files) == min(len(code.quotes), len(files)), code.id
+        assert len(quoted_speakers) == min(len(code.quotes), len(speakers)), code.id
 
 
 def test_label_sample_prevalence_and_fit(sample_run: Result) -> None:
