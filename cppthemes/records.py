@@ -114,6 +114,9 @@ class Code:
     quotes: tuple[Quote, ...]
     prevalence: Prevalence
     coherence: float
+    distinctiveness: float = 0.0
+    nearest_code: str | None = None
+    weak: bool = False
     status: str = "candidate"
     description: str = ""
     # Mean best-match Jaccard over resampled re-clusterings (0-1); None when not measured.

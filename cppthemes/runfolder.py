@@ -130,6 +130,7 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         "warnings": result.info.get("warnings", []),
         "config": cfg.model_dump(),
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
+        "language": result.info.get("language"),
         "seeds": {"cluster": cfg.cluster.seed},
         "counts": {
             **asdict(result.segment_stats),
@@ -360,6 +361,9 @@ def load_run(run_dir: Path) -> Result:
                     status=str(c.get("status") or "candidate"),
                     description=str(c.get("description") or ""),
                     stability=float(stability) if stability is not None else None,
+                    distinctiveness=float(c.get("distinctiveness") or 0.0),
+                    nearest_code=str(c["nearest_code"]) if c.get("nearest_code") else None,
+                    weak=bool(c.get("weak", False)),
                 )
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -56,10 +56,14 @@ def _sentence_spans(
 
 
 def spacy_sentences(lang: str = "en") -> Callable[[str], list[tuple[int, int]]]:
-    """Sentence spans from spaCy's pipeline for ``lang`` (blank + sentencizer offline)."""
+    """Sentence spans from spaCy's blank pipeline + sentencizer for ``lang``.
+
+    Always the blank pipeline, even when a trained one is installed: passages (and so the
+    clustering) must not change because an optional package for better labels was installed.
+    """
     from cppthemes.nlp import load_nlp
 
-    nlp = load_nlp(lang)
+    nlp = load_nlp(lang, trained=False)
 
     def split(text: str) -> list[tuple[int, int]]:
         return [(s.start_char, s.end_char) for s in nlp(text).sents]

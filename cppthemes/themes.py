@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from cppthemes.config import ThemesConfig
-from cppthemes.label import class_keyphrases, prevalence, short_label
+from cppthemes.config import LabelConfig, ThemesConfig
+from cppthemes.label import Embed, keyphrases, prevalence, short_label
 from cppthemes.records import Code, Passage, Theme
 
 
@@ -60,8 +60,17 @@ def group_codes(
     passages: Sequence[Passage],
     terms: Sequence[list[str]],
     cfg: ThemesConfig,
+    *,
+    vectors: np.ndarray | None = None,
+    label_cfg: LabelConfig | None = None,
+    embed_texts: Embed | None = None,
 ) -> list[Theme]:
-    """Themes ``T01``... (largest first), each labelled from its codes' passages."""
+    """Themes ``T01``... (largest first), each labelled from its codes' passages.
+
+    Theme labels are chosen like code labels (re-ranked against the theme's centroid when
+    ``vectors`` and ``embed_texts`` are given) and differ from every code label too, because
+    a codebook exported to a QDA program is one tree where names must be unique.
+    """
     if not codes:
         return []
     groups = cut_tree(theme_linkage(code_centroids), len(codes), cfg)
@@ -73,10 +82,17 @@ def group_codes(
         code_lists.append([c.id for c in in_theme])
         members.append(sorted(index[pid] for c in in_theme for pid in c.passage_ids))
     order = sorted(range(len(members)), key=lambda t: (-len(members[t]), code_lists[t][0]))
-    phrases = class_keyphrases(terms, [members[t] for t in order], 6)
+    ordered = [members[t] for t in order]
+    lcfg = (label_cfg or LabelConfig()).model_copy(update={"keyphrases": 6})
+    if vectors is not None and len(vectors):
+        theme_centres = np.vstack([vectors[m].mean(axis=0) for m in ordered]).astype(np.float64)
+        theme_centres /= np.maximum(np.linalg.norm(theme_centres, axis=1, keepdims=True), 1e-12)
+        phrases = keyphrases(terms, ordered, theme_centres, lcfg, embed_texts)
+    else:
+        phrases = keyphrases(terms, ordered, np.zeros((len(ordered), 1)), lcfg, None)
     width = max(2, len(str(len(order))))
     n_transcripts = len({p.transcript_id for p in passages})
-    taken: set[str] = set()
+    taken: set[str] = {c.label for c in codes}
     themes: list[Theme] = []
     for rank, t in enumerate(order):
         theme_id = f"T{rank + 1:0{width}d}"

@@ -48,13 +48,19 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
     for code in book["codes"]:
         assert {"id", "label", "keyphrases", "size", "quotes", "prevalence"} <= set(code)
         assert len(code["quotes"]) >= 3
+        assert {"coherence", "distinctiveness", "nearest_code", "weak"} <= set(code)
         for q in code["quotes"]:
-            assert q["text"] in plain[q["source"]]
+            assert plain[q["source"]][q["char_start"] : q["char_end"]] == q["text"]
             assert q["text"].split("\n")[0] in plain[q["source"]].split("\n")[q["line"] - 1]
+            assert q["transcript"] == q["source"].removesuffix(".txt") and "wave" in q["metadata"]
+    report = (out / "report.md").read_text()
+    assert "- Fit: coherence " in report and " participants in " in report
+    assert "wave 1: " in report and " passages, wave 2: " in report
     theme_codes = [c for t in book["themes"] for c in t["codes"]]
     assert sorted(theme_codes) == sorted(c["id"] for c in book["codes"])
     rows = list(csv.DictReader((out / "codes.csv").open()))
     assert [r["id"] for r in rows] == [c["id"] for c in book["codes"]]
+    assert {"distinctiveness", "nearest_code", "weak"} <= set(rows[0])
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["model"]["id"] == "fake-hash-64" and manifest["seeds"] == {"cluster": 0}
     assert len(manifest["inputs"]["transcripts"]) == 3

@@ -11,6 +11,9 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from cppthemes.cli import app
+from cppthemes.codebook import load_codebook
+from cppthemes.config import LabelConfig
+from cppthemes.nlp import stop_words
 from tests.conftest import SAMPLE
 from tests.refi_schemas import project_schema
 
@@ -33,6 +36,7 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     scores = json.loads(scored.stdout)
     assert scores["ami"] >= AMI_BAR, scores
     assert scores["coverage"] >= 0.85, scores
+    _check_labels_and_quotes(out)
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["model"]["id"] == "all-MiniLM-L6-v2" and len(manifest["model"]["sha256"]) == 64
 
@@ -50,3 +54,22 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     assert project_schema().validate(qde)
     coded = sum(1 for line in (out / "passages.jsonl").open() if json.loads(line)["code"])
     assert len(qde.findall(".//{urn:QDA-XML:project:1.0}PlainTextSelection")) == coded
+
+
+def _check_labels_and_quotes(out: Path) -> None:
+    """With the real model: no filler among top-10 keyphrases, unique labels, verbatim quotes."""
+    book = load_codebook(out / "codebook.yaml")
+    cfg = LabelConfig()
+    banned = {w.lower() for w in cfg.fillers} | set(stop_words("en"))
+    names = [c["label"] for c in book["codes"]] + [t["label"] for t in book["themes"]]
+    assert len(names) == len(set(names)), names
+    for code in book["codes"]:
+        assert code["keyphrases"], code["id"]
+        for phrase in code["keyphrases"][:10]:
+            assert not set(phrase.split()) & banned, (code["id"], phrase)
+        assert 2 <= len(code["label"].replace(",", " ").split()) <= 4, code["label"]
+        assert {"coherence", "distinctiveness", "weak", "prevalence"} <= set(code)
+        for quote in code["quotes"]:
+            plain = (SAMPLE / quote["source"]).read_text(encoding="utf-8")
+            assert plain[quote["char_start"] : quote["char_end"]] == quote["text"]
+            assert quote["metadata"]["wave"] in {"1", "2"}

@@ -36,7 +36,8 @@ def codes_table(result: Result) -> Table:
     columns = _metadata_columns(result)
     with_stability = any(c.stability is not None for c in result.codes)
     header = [
-        "id", "label", "theme", "size", "speakers", "transcripts", "coherence", "keyphrases",
+        "id", "label", "theme", "size", "speakers", "transcripts", "coherence",
+        "distinctiveness", "nearest_code", "weak", "keyphrases",
         *(["stability"] if with_stability else []),
         *(f"{k}={v}" for k, v in columns),
     ]  # fmt: skip
@@ -55,6 +56,9 @@ def codes_table(result: Result) -> Table:
                 c.prevalence.speakers,
                 c.prevalence.transcripts,
                 round(c.coherence, 3),
+                round(c.distinctiveness, 3),
+                c.nearest_code or "",
+                "yes" if c.weak else "",
                 "; ".join(c.keyphrases),
                 *stability,
             ]
@@ -65,9 +69,10 @@ def codes_table(result: Result) -> Table:
 
 def codes_csv(result: Result) -> str:
     header, rows = codes_table(result)
-    coherence = header.index("coherence")
+    fixed = [header.index("coherence"), header.index("distinctiveness")]
     for row in rows:
-        row[coherence] = f"{row[coherence]:.3f}"
+        for i in fixed:
+            row[i] = f"{row[i]:.3f}"
     return _csv(header, rows)
 
 

@@ -30,17 +30,34 @@ SETTINGS = (
 )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def prevalence_line(p: Prevalence) -> str:
-    """'12 passages from 9 speakers in 6 of 8 transcripts; wave 1: 8, wave 2: 4'."""
+    """'17 passages from 9 participants in 6 of 8 transcripts; wave 1: 14 passages, wave 2: 3'.
+
+    The sentence an analyst writes up. Participants are speaker labels within a transcript.
+    """
     text = (
-        f"{p.passages} passages from {p.speakers} speakers "
+        f"{_plural(p.passages, 'passage')} from {_plural(p.speakers, 'participant')} "
         f"in {p.transcripts} of {p.transcripts_total} transcripts"
     )
-    groups = [
-        ", ".join(f"{key} {value}: {n}" for value, n in counts.items())
-        for key, counts in p.by_metadata.items()
-    ]
+    groups = []
+    for key, counts in p.by_metadata.items():
+        items = [f"{key} {value}: {n}" for value, n in counts.items()]
+        if items:
+            items[0] += " passage" if next(iter(counts.values())) == 1 else " passages"
+        groups.append(", ".join(items))
     return text + ("; " + "; ".join(groups) if groups else "")
+
+
+def fit_line(code: Code) -> str:
+    """Coherence and distinctiveness in one line, flagged when the code is weak."""
+    text = f"coherence {code.coherence:.2f}, distinctiveness {code.distinctiveness:+.2f}"
+    if code.nearest_code:
+        text += f" (nearest {code.nearest_code})"
+    return text + (" — WEAK: read the quotes before trusting the label" if code.weak else "")
 
 
 def quote_where(q: Quote) -> str:
@@ -123,6 +140,10 @@ def _code(code: Code, index: int, theme: str | None, hm: Heatmap) -> dict[str, A
         "keyphrases": list(code.keyphrases),
         "size": code.size,
         "coherence": code.coherence,
+        "distinctiveness": code.distinctiveness,
+        "nearest_code": code.nearest_code,
+        "weak": code.weak,
+        "fit": fit_line(code),
         "stability": code.stability,
         "prevalence": prevalence_line(code.prevalence),
         "speakers": code.prevalence.speakers,

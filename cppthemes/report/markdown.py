@@ -28,14 +28,14 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def _code(code: dict[str, Any]) -> list[str]:
-    lines = [f"### {code['id']} {code['label']}", ""]
+    lines = [f"### {code['id']} {code['label']}{' (weak)' if code['weak'] else ''}", ""]
     if code["description"]:
         lines += [code["description"], ""]
     lines += [
         f"- Theme: {code['theme'] or '(none)'}",
         f"- Keyphrases: {', '.join(code['keyphrases']) or '(none)'}",
         f"- Prevalence: {code['prevalence']}",
-        f"- Coherence (mean similarity to the code's centre): {code['coherence']:.2f}",
+        f"- Fit: {code['fit']}",
     ]
     if code["stability"] is not None:
         flag = " **(unstable: check before relying on it)**" if code.get("unstable") else ""
@@ -71,13 +71,16 @@ def render_context(ctx: ReportContext) -> str:
         [[t["source"], t["metadata"], t["passages"], t["coded"]] for t in ctx.transcripts],
     )
     lines += ["## Themes", ""]
-    columns = ["code", "label", "passages", "speakers", "transcripts", "coherence"]
+    columns = [
+        "code", "label", "passages", "participants", "transcripts", "coherence", "distinctiveness",
+    ]  # fmt: skip
     if ctx.stability_shown:
         columns.append("stability")
 
     def row(c: dict[str, Any]) -> list[Any]:
-        cells = [c["id"], c["label"], c["size"], c["speakers"], c["transcripts"]]
-        cells.append(f"{c['coherence']:.2f}")
+        label = f"{c['label']} (weak)" if c["weak"] else c["label"]
+        cells = [c["id"], label, c["size"], c["speakers"], c["transcripts"]]
+        cells += [f"{c['coherence']:.2f}", f"{c['distinctiveness']:+.2f}"]
         if ctx.stability_shown:
             cells.append("" if c["stability"] is None else f"{c['stability']:.2f}")
         return cells
