@@ -358,3 +358,13 @@ def test_ingest_markdown_bold_labels_headings_and_time_lines(tmp_path: Path) -> 
     check_offsets(t)
     assert pairs(t) == [("Moderator", "Ready?"), ("Eva", "Yes.")]
     assert [turn.start_s for turn in t.turns] == [None, 310.0]
+
+
+def test_ingest_text_affiliation_in_brackets_after_name() -> None:
+    (t,) = read("hansard.txt", "text")
+    assert [turn.speaker for turn in t.turns] == [
+        "The Chair (Hon. Anthony Example (Northtown, Lib.))",
+        "Ms. Jane Sample (Vancouver East, NDP)",
+        "Speaker 1",
+    ]
+    assert t.turns[1].line_end == 3 and t.turns[2].start_s == 62.0

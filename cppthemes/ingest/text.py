@@ -35,6 +35,10 @@ from cppthemes.records import Transcript, Turn
 _WORD = r"[^\W_][\w.'’\-]*"
 _LABEL = rf"{_WORD}(?: {_WORD}){{0,3}}"
 _TS = rf"[\[(]?{TIMESTAMP}[\])]?"
+# An affiliation in brackets after the name, as in parliamentary records:
+# "Ms. Jenny Kwan (Vancouver East, NDP):" or "The Chair (Hon. A. Rota (Nipissing, Lib.)):".
+# One level of nested brackets; never a timestamp (that is Rev's "Speaker 1 (00:01:02):").
+_AFFILIATION = rf"(?:[ \t]+(?!{_TS}[ \t]*:)\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\))?"
 _BOLD = r"(?:\*\*|__)?"
 PARTICLES = frozenset(
     (
@@ -44,7 +48,8 @@ PARTICLES = frozenset(
 )  # fmt: skip
 
 COLON = re.compile(
-    rf"^[ \t]*(?:(?P<ts1>{_TS})[ \t]*(?:[-–—|][ \t]*)?)?{_BOLD}(?P<speaker>{_LABEL}){_BOLD}"
+    rf"^[ \t]*(?:(?P<ts1>{_TS})[ \t]*(?:[-–—|][ \t]*)?)?"
+    rf"{_BOLD}(?P<speaker>{_LABEL}{_AFFILIATION}){_BOLD}"
     rf"(?:[ \t]*(?P<ts2>{_TS}))?[ \t]?:{_BOLD}(?:[ \t]+(?:(?P<ts3>{_TS})(?:[ \t]+|$))?|$)"
 )
 BRACKET = re.compile(
@@ -58,7 +63,7 @@ NOT_TALK = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|(?:-[ \t]*){3,}$|(?:\*[ \t]*){3,}$
 
 
 def _is_label(label: str) -> bool:
-    words = label.split(" ")
+    words = label.split(" (", 1)[0].split(" ")
     if not (words[0][0].isupper() or words[0][0].isdigit()):
         return False
     return all(w[0].isupper() or w[0].isdigit() or w in PARTICLES for w in words[1:])
