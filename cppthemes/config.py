@@ -35,6 +35,11 @@ class SegmentConfig(_Section):
     min_words: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=256, ge=16)
     embed_context: bool = True
+    strategy: Literal["turn", "window", "topic"] = "turn"
+    backchannels: Literal["drop", "merge"] = "drop"
+    window_sentences: int = Field(default=5, ge=1)
+    topic_block: int = Field(default=4, ge=1)
+    topic_cutoff: float = Field(default=0.0, ge=-3.0, le=3.0)
 
 
 class EmbedConfig(_Section):

@@ -15,12 +15,18 @@ import numpy as np
 from cppthemes import __version__
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
-from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedder, embed
+from cppthemes.embed import (
+    Embedder,
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    embed,
+    embed_chunked,
+)
 from cppthemes.errors import InputError
 from cppthemes.ingest import read_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.records import Result
-from cppthemes.segment import embedding_texts, segment, spacy_sentences
+from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.themes import group_codes
 
 Progress = Callable[[str, int, int], None]
@@ -55,11 +61,19 @@ def run(
     )
     lap("load_model")
 
+    sentences = spacy_sentences(cfg.label.language)
+
+    def embed_units(texts: Sequence[str]) -> np.ndarray:
+        # Topic segmentation compares turns; their vectors go through the same cache.
+        return embed(texts, model, cache)[0]
+
+    notify("segment", 0, len(transcripts))
     passages, stats = segment(
         transcripts,
         cfg.segment,
         count_tokens=model.count_tokens,
-        sentencizer=spacy_sentences(cfg.label.language),
+        sentencizer=sentences,
+        embed=embed_units,
     )
     if not passages:
         raise InputError(
@@ -68,9 +82,10 @@ def run(
         )
     lap("segment")
 
-    vectors, cached = embed(
-        embedding_texts(passages, cfg.segment), model, cache, on_progress=on_progress
+    chunks = embedding_chunks(
+        passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
     )
+    vectors, cached = embed_chunked(chunks, model, cache, on_progress=on_progress)
     lap("embed")
 
     notify("cluster", 0, len(passages))
@@ -96,7 +111,11 @@ def run(
         "model": model.model_id,
         "model_fingerprint": model.fingerprint,
         "cluster": {"method": assignment.method, **assignment.params},
-        "embeddings": {"passages": len(passages), "from_cache": cached},
+        "embeddings": {
+            "passages": len(passages),
+            "pieces": sum(len(c) for c in chunks),
+            "from_cache": cached,
+        },
         "timings_s": timings,
     }
     return Result(
