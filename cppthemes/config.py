@@ -38,8 +38,8 @@ class SegmentConfig(_Section):
     strategy: Literal["turn", "window", "topic"] = "turn"
     backchannels: Literal["drop", "merge"] = "drop"
     window_sentences: int = Field(default=5, ge=1)
-    topic_block: int = Field(default=4, ge=1)
-    topic_cutoff: float = Field(default=0.0, ge=-3.0, le=3.0)
+    topic_block: int = Field(default=24, ge=1)
+    topic_cutoff: float = Field(default=1.5, ge=-3.0, le=3.0)
 
 
 class EmbedConfig(_Section):

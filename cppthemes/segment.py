@@ -297,7 +297,8 @@ def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int
 
     The gap before unit ``j`` scores the cosine similarity of the mean vectors of the ``block``
     units on each side. A gap's depth is how far its score lies below the highest score reached
-    by climbing to each side; topic shifts are deep valleys. Gaps deeper than ``mean + cutoff *
+    by climbing to each side (zero unless it rises on both sides); topic shifts are deep
+    valleys. Gaps deeper than ``mean + cutoff *
     std`` of all depths become boundaries, deepest first, at least ``block`` units apart (so no
     segment is shorter than the context that scored it).
     """
@@ -319,7 +320,9 @@ def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int
         b = i
         while b < len(scores) - 1 and scores[b + 1] >= scores[b]:
             b += 1
-        depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
+        # Only a valley counts: a gap at the edge with no rise on one side is not a shift.
+        if a < i and b > i:
+            depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
     threshold = float(depth.mean() + cutoff * depth.std())
     chosen: list[int] = []
     # Deepest first; ties broken by position, so the result is deterministic.
