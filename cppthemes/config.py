@@ -39,7 +39,7 @@ class SegmentConfig(_Section):
     backchannels: Literal["drop", "merge"] = "drop"
     window_sentences: int = Field(default=5, ge=1)
     topic_block: int = Field(default=24, ge=1)
-    topic_cutoff: float = Field(default=1.5, ge=-3.0, le=3.0)
+    topic_cutoff: float = Field(default=2.5, ge=-3.0, le=3.0)
 
 
 class EmbedConfig(_Section):

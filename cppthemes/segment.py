@@ -162,6 +162,8 @@ class _Merger:
             spans[-1].turn_end = turns[-1].index
             self.counts.merged += len(turns)
             return
+        if self.pending and self.pending[-1].index != turns[0].index - 1:
+            self.flush()  # something came between: the waiting ones have no neighbour
         self.pending.extend(turns)
 
     def start(self, span: _Span) -> _Span:
@@ -296,22 +298,24 @@ def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int
     """TextTiling boundaries (Hearst 1997) over unit embeddings; returns unit indices.
 
     The gap before unit ``j`` scores the cosine similarity of the mean vectors of the ``block``
-    units on each side. A gap's depth is how far its score lies below the highest score reached
-    by climbing to each side (zero unless it rises on both sides); topic shifts are deep
-    valleys. Gaps deeper than ``mean + cutoff *
-    std`` of all depths become boundaries, deepest first, at least ``block`` units apart (so no
-    segment is shorter than the context that scored it).
+    units on each side; scores are smoothed with a moving average of three gaps, as in
+    TextTiling. A gap's depth is how far its score lies below the highest score reached by
+    climbing to each side (at the ends of a transcript, one side may not rise: that is
+    TextTiling's rule too, and it finds the short openings and closings of meetings). Gaps
+    deeper than ``mean + cutoff * std`` of all depths become boundaries, deepest first, at least
+    ``block`` units apart, so no inner segment is shorter than the context that scored it.
     """
     n = len(vectors)
     if n < 2:
         return []
     v = np.asarray(vectors, dtype=np.float64)
-    scores = np.empty(n - 1)
+    raw = np.empty(n - 1)
     for j in range(1, n):
         left = v[max(0, j - block) : j].mean(axis=0)
         right = v[j : j + block].mean(axis=0)
         denom = float(np.linalg.norm(left) * np.linalg.norm(right)) or 1.0
-        scores[j - 1] = float(left @ right) / denom
+        raw[j - 1] = float(left @ right) / denom
+    scores = np.convolve(np.pad(raw, 1, mode="edge"), np.ones(3) / 3, mode="valid")
     depth = np.zeros_like(scores)
     for i in range(len(scores)):
         a = i
@@ -320,14 +324,12 @@ def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int
         b = i
         while b < len(scores) - 1 and scores[b + 1] >= scores[b]:
             b += 1
-        # Only a valley counts: a gap at the edge with no rise on one side is not a shift.
-        if a < i and b > i:
-            depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
+        depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
     threshold = float(depth.mean() + cutoff * depth.std())
     chosen: list[int] = []
     # Deepest first; ties broken by position, so the result is deterministic.
     for i in sorted(range(len(depth)), key=lambda g: (-depth[g], g)):
-        if depth[i] <= threshold or depth[i] <= 0:
+        if depth[i] <= threshold or depth[i] <= 1e-9:
             break
         if all(abs(i - c) >= block for c in chosen):
             chosen.append(i)

@@ -180,7 +180,7 @@ def _topic_transcript(tmp_path: Path, prompt: str = "") -> str:
 
 def test_segment_topic_splits_at_topic_shift(tmp_path: Path) -> None:
     t = _transcript(tmp_path, _topic_transcript(tmp_path))
-    passages, stats = _seg(t, strategy="topic", topic_block=3, topic_cutoff=0.0)
+    passages, stats = _seg(t, strategy="topic", topic_block=4, topic_cutoff=0.0)
     assert [(p.turn_start, p.turn_end) for p in passages] == [(0, 7), (8, 15)]
     assert passages[0].speaker == "Ben, Anna" and stats.topic_segments == 2
     assert "garden" in passages[0].text and "garden" not in passages[1].text
@@ -188,7 +188,7 @@ def test_segment_topic_splits_at_topic_shift(tmp_path: Path) -> None:
 
 def test_segment_topic_cuts_at_facilitator_turns(tmp_path: Path) -> None:
     t = _transcript(tmp_path, _topic_transcript(tmp_path, prompt="Facilitator: And trains?"))
-    passages, _ = _seg(t, strategy="topic", topic_block=3, topic_cutoff=0.0)
+    passages, _ = _seg(t, strategy="topic", topic_block=4, topic_cutoff=0.0)
     assert [p.context for p in passages] == [None, "And trains?"]
     assert all("Facilitator" not in p.text for p in passages)
 

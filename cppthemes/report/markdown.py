@@ -53,9 +53,11 @@ def render_markdown(result: Result) -> str:
         "",
         f"- Transcripts: {len(result.transcripts)}; turns: {stats.turns} "
         f"({stats.facilitator_turns} facilitator, {stats.participant_turns} participant)",
-        f"- Passages coded or left uncoded: {stats.passages} "
+        f"- Passages coded or left uncoded: {stats.passages}, segmented by {stats.strategy} "
         f"({stats.non_substantive_turns} back-channel turns not made passages, "
-        f"{stats.split_turns} long turns split)",
+        f"{stats.merged_turns} merged into a neighbouring passage, "
+        f"{stats.split_turns} long turns split"
+        + (f", {stats.topic_segments} topic segments)" if stats.strategy == "topic" else ")"),
         f"- Candidate codes: {len(result.codes)} in {len(result.themes)} candidate themes",
         f"- Coverage: {coded} of {stats.passages} passages coded ({result.coverage:.0%})",
         f"- Embedding model: {info.get('model', '?')}",
