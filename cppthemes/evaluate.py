@@ -225,7 +225,8 @@ def score_segmentation(
     hypothesis segments are the run's passages, a line in no passage belonging to the segment
     before it. Scores are averaged over files, each with its own ``k``. Baselines: ``fixed``,
     equally many evenly spaced boundaries as the run has in that file (same mean segment
-    length), and ``every_turn``, a boundary between every two lines.
+    length), ``every_turn``, a boundary between every two lines, and ``no_boundary``, one
+    segment per file (Pk is known to flatter it when reference segments vary in length).
     """
     by_source: dict[str, list[dict[str, Any]]] = {}
     for p in passages:
@@ -249,6 +250,7 @@ def score_segmentation(
         k = window_k(ref)
         fixed = _fixed(lines, sum(hyp) + 1)
         every = [1] * (lines - 1)
+        none = [0] * (lines - 1)
         rows.append(
             {
                 "file": name,
@@ -262,6 +264,8 @@ def score_segmentation(
                 "fixed_windowdiff": round(windowdiff(ref, fixed, k), 4),
                 "every_turn_pk": round(pk(ref, every, k), 4),
                 "every_turn_windowdiff": round(windowdiff(ref, every, k), 4),
+                "no_boundary_pk": round(pk(ref, none, k), 4),
+                "no_boundary_windowdiff": round(windowdiff(ref, none, k), 4),
             }
         )
     if not rows:
@@ -287,6 +291,10 @@ def score_segmentation(
             "every_turn": {
                 "pk": mean("every_turn_pk"),
                 "windowdiff": mean("every_turn_windowdiff"),
+            },
+            "no_boundary": {
+                "pk": mean("no_boundary_pk"),
+                "windowdiff": mean("no_boundary_windowdiff"),
             },
         },
         per_file=tuple(rows),

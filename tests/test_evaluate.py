@@ -93,5 +93,6 @@ def test_evaluate_segmentation_against_label_changes() -> None:
     assert s.pk == 0.0 and s.windowdiff == 0.0 and s.reference_segments == 3
     assert s.baselines["fixed"] == {"pk": 0.0, "windowdiff": 0.0}  # 3 even windows fit
     assert s.baselines["every_turn"] == {"pk": 0.5, "windowdiff": 1.0}
+    assert s.baselines["no_boundary"] == {"pk": 0.5, "windowdiff": 0.5}
     one = score_segmentation([{"source": "a.txt", "line_start": 1, "line_end": 10}], gold_)
     assert one.pk == pytest.approx(4 / 8) and one.hypothesis_segments == 1
