@@ -58,9 +58,8 @@ def test_segment_backchannels_dropped_and_counted(tmp_path: Path) -> None:
         tmp_path,
         "Anna: Mm-hmm.\nBen: Yeah, yeah, exactly.\nCara: We had four cancellations in one week.\n",
     )
-    passages, stats = segment(
-        [t], SegmentConfig(), count_tokens=_words, sentencizer=simple_sentences
-    )
+    cfg = SegmentConfig(backchannels="drop")
+    passages, stats = segment([t], cfg, count_tokens=_words, sentencizer=simple_sentences)
     assert [p.speaker for p in passages] == ["Cara"]
     assert stats.non_substantive_turns == 2
 
@@ -108,11 +107,11 @@ def test_segment_merge_backchannel_into_previous_passage(tmp_path: Path) -> None
         "Facilitator: How was it?\nAnna: The week was long and hard for all of us.\n"
         "Ben: Mm-hmm.\nCara: We had four cancellations in one week.\n",
     )
-    passages, stats = _seg(t, backchannels="merge")
+    passages, stats = _seg(t)  # merging is the default
     assert [p.speaker for p in passages] == ["Anna", "Cara"]
     assert passages[0].text.endswith("Ben: Mm-hmm.") and passages[0].turn_end == 2
     assert stats.merged_turns == 1 and stats.non_substantive_turns == 0
-    dropped, dropped_stats = _seg(t)
+    dropped, dropped_stats = _seg(t, backchannels="drop")
     assert dropped[0].text.endswith("all of us.") and dropped_stats.non_substantive_turns == 1
 
 
@@ -227,9 +226,9 @@ turns = st.lists(
     st.tuples(st.sampled_from(["Facilitator", "Anna", "Ben"]), words), min_size=1, max_size=12
 )
 STRATEGIES = [
-    {"strategy": "turn"},
+    {"strategy": "turn", "backchannels": "drop"},
     {"strategy": "turn", "backchannels": "merge"},
-    {"strategy": "window", "window_sentences": 2},
+    {"strategy": "window", "window_sentences": 2, "backchannels": "drop"},
     {"strategy": "window", "window_sentences": 3, "backchannels": "merge"},
     {"strategy": "topic", "topic_block": 2, "topic_cutoff": -1.0},
 ]
