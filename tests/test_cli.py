@@ -58,9 +58,12 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
     assert len(manifest["inputs"]["transcripts"]) == 3
 
 
-def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["turn", "window", "topic"])
+def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path, strategy: str) -> None:
     for name in ("a", "b"):
-        assert invoke("run", str(corpus), "--out", str(tmp_path / name), "-q").exit_code == 0
+        out = str(tmp_path / name)
+        result = invoke("run", str(corpus), "--out", out, "-q", "--segment", strategy)
+        assert result.exit_code == 0, result.output
     for f in ("passages.jsonl", "codebook.yaml", "codes.csv", "report.md"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
 
