@@ -88,26 +88,53 @@ def spacy_sentences(lang: str = "en") -> Callable[[str], list[tuple[int, int]]]:
     return split
 
 
+def _fit_sentence(
+    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """A sentence too long for the window, cut between words into parts that fit.
+
+    The one place a passage may end mid-sentence: unpunctuated speech-recognition output can
+    run for hundreds of words without a full stop, and the model would read only the start.
+    """
+    if count_tokens(text[start:end]) <= max_tokens:
+        return [(start, end)]
+    parts: list[tuple[int, int]] = []
+    part_start: int | None = None
+    part_end = start
+    for word in re.finditer(r"\S+", text[start:end]):
+        w0, w1 = start + word.start(), start + word.end()
+        if part_start is not None and count_tokens(text[part_start:w1]) > max_tokens:
+            parts.append((part_start, part_end))
+            part_start = None
+        if part_start is None:
+            part_start = w0
+        part_end = w1
+    if part_start is not None:
+        parts.append((part_start, part_end))
+    return parts
+
+
 def pack_text(
     text: str, count_tokens: TokenCounter, max_tokens: int, sentencizer: Sentencizer
 ) -> list[tuple[int, int]]:
     """Char spans of consecutive sentence groups of ``text`` that fit the model's window.
 
-    Never cuts inside a sentence: one sentence longer than the window stays whole (the model
-    then reads only its beginning).
+    Cuts only between sentences, unless one sentence alone is longer than the window: that one
+    is cut between words.
     """
     if count_tokens(text) <= max_tokens:
         return [(0, len(text))]
     chunks: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
-    for s, e in _sentence_spans(text, sentencizer):
-        if start is not None and count_tokens(text[start:e]) > max_tokens:
-            chunks.append((start, end))
-            start = None
-        if start is None:
-            start = s
-        end = e
+    for sentence in _sentence_spans(text, sentencizer):
+        for s, e in _fit_sentence(text, *sentence, count_tokens, max_tokens):
+            if start is not None and count_tokens(text[start:e]) > max_tokens:
+                chunks.append((start, end))
+                start = None
+            if start is None:
+                start = s
+            end = e
     if start is not None:
         chunks.append((start, end))
     return chunks
@@ -256,7 +283,8 @@ def _window_spans(
         sentences = [
             (turn.char_start + s, turn.char_start + e, turn.index)
             for turn in run
-            for s, e in _sentence_spans(turn.text, split)
+            for sentence in _sentence_spans(turn.text, split)
+            for s, e in _fit_sentence(turn.text, *sentence, count_tokens, cfg.max_tokens)
         ]
         windows: list[list[tuple[int, int, int]]] = []
         for sentence in sentences:

@@ -271,3 +271,12 @@ def test_segment_invariants(tmp_path_factory, settings_, turns, max_tokens) -> N
             assert counts == [1] * len(counts)  # every word in exactly one passage
     assert stats.non_substantive_turns == dropped
     assert stats.passages == len(passages)
+
+
+@pytest.mark.parametrize("strategy", ["turn", "window"])
+def test_segment_overlong_sentence_cut_between_words(tmp_path: Path, strategy: str) -> None:
+    words_ = " ".join(f"word{i}" for i in range(70))  # no full stop: one 70-word sentence
+    t = _transcript(tmp_path, f"Anna: {words_}\n")
+    passages, _ = _seg(t, strategy=strategy, max_tokens=30)
+    assert len(passages) == 3 and all(_words(p.text) <= 30 for p in passages)
+    assert " ".join(p.text for p in passages).split() == words_.split()
