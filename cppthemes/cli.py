@@ -139,6 +139,10 @@ def run(
     granularity: Annotated[
         str | None, typer.Option("--granularity", help="coarse, medium or fine codes.")
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", help="Segmentation strategy: turn, window or topic."),
+    ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
     ] = None,
@@ -159,6 +163,7 @@ def run(
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
     overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
     overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
+    overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
     cfg = load_config(config, overrides)
     cache = EmbeddingCache(cache_dir or default_cache_dir())
 
@@ -235,12 +240,45 @@ def evaluate(
     per_file_labels: Annotated[
         bool, typer.Option("--per-file-labels", help="A label means something only in its file.")
     ] = False,
+    segmentation: Annotated[
+        bool,
+        typer.Option(
+            "--segmentation",
+            help="Score passage boundaries against the gold label boundaries (Pk, WindowDiff).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Agreement of a run's codes with human labels (NMI, AMI, ARI, V-measure, coverage)."""
-    from cppthemes.evaluate import read_gold, score
+    """Agreement of a run's codes with human labels (NMI, AMI, ARI, V-measure, coverage).
+
+    With --segmentation: Pk and WindowDiff of the run's passage boundaries against the human
+    topic boundaries (where the gold label changes), beside two baselines.
+    """
+    from cppthemes.evaluate import read_gold, score, score_segmentation
     from cppthemes.runfolder import read_passages
 
+    if segmentation:
+        seg = score_segmentation(read_passages(run_dir), read_gold(gold), gold_name=str(gold))
+        if as_json:
+            typer.echo(json.dumps(seg.as_dict(), indent=2))
+            return
+        table = Table(
+            "segmentation", "Pk", "WindowDiff", title=f"{run_dir} vs {gold} (lower is better)"
+        )
+        table.add_row("this run", f"{seg.pk:.3f}", f"{seg.windowdiff:.3f}")
+        for name, values in seg.baselines.items():
+            table.add_row(
+                f"baseline: {name.replace('_', ' ')}",
+                f"{values['pk']:.3f}",
+                f"{values['windowdiff']:.3f}",
+            )
+        Console(highlight=False).print(table)
+        err.print(
+            f"{seg.files} files, {seg.lines} lines, {seg.reference_segments} reference and "
+            f"{seg.hypothesis_segments} run segments, mean k {seg.k_mean:.1f}",
+            markup=False,
+        )
+        return
     scores = score(
         read_passages(run_dir),
         read_gold(gold),

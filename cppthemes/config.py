@@ -80,6 +80,11 @@ class SegmentConfig(_Section):
     min_words: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=256, ge=16)
     embed_context: bool = True
+    strategy: Literal["turn", "window", "topic"] = "turn"
+    backchannels: Literal["drop", "merge"] = "merge"
+    window_sentences: int = Field(default=5, ge=1)
+    topic_block: int = Field(default=24, ge=1)
+    topic_cutoff: float = Field(default=2.5, ge=-3.0, le=3.0)
 
 
 class EmbedConfig(_Section):

@@ -190,3 +190,33 @@ def embed(
         return np.zeros((0, 0), dtype=np.float32), 0
     matrix = np.vstack([found[k] for k in keys]).astype(np.float32)
     return matrix, sum(1 for k in keys if k in cached)
+
+
+def embed_chunked(
+    chunks: Sequence[Sequence[str]],
+    embedder: Embedder,
+    cache: EmbeddingCache | None = None,
+    *,
+    on_progress: Progress | None = None,
+) -> tuple[np.ndarray, int]:
+    """One vector per item: its single text's vector, or the re-normalised mean of its pieces'.
+
+    Long passages are embedded in pieces that fit the model's window, so nothing past the
+    window is silently ignored. Returns the vectors and how many piece vectors were cached.
+    """
+    flat = [text for item in chunks for text in item]
+    vectors, cached = embed(flat, embedder, cache, on_progress=on_progress)
+    if not chunks:
+        return vectors, cached
+    rows: list[np.ndarray] = []
+    offset = 0
+    for item in chunks:
+        part = vectors[offset : offset + len(item)]
+        offset += len(item)
+        if len(item) == 1:
+            rows.append(part[0])
+            continue
+        mean = part.mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        rows.append(mean / norm if norm else mean)
+    return np.vstack(rows).astype(np.float32), cached

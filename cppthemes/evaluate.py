@@ -7,7 +7,9 @@ one "uncoded" class. Chance-corrected scores (AMI, ARI) are the ones to compare 
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -116,4 +118,185 @@ def score(
         v_measure=round(float(metrics.v_measure_score(truth, found)), 4),
         coverage=round(sum(f != UNCODED for f in found) / len(found), 4),
         unmatched_files=tuple(sorted(unmatched)),
+    )
+
+
+# --- Topic segmentation: Pk and WindowDiff over transcript lines ---------------------------
+
+
+def boundaries_of(segment_ids: list[object]) -> list[int]:
+    """0/1 per gap between consecutive units: 1 where the segment changes."""
+    return [int(a != b) for a, b in itertools.pairwise(segment_ids)]
+
+
+def window_k(reference: list[int]) -> int:
+    """Half the mean reference segment length, rounded half up, at least 1 (Beeferman 1999)."""
+    units = len(reference) + 1
+    segments = sum(reference) + 1
+    return max(1, math.floor(units / segments / 2 + 0.5))
+
+
+def pk(reference: list[int], hypothesis: list[int], k: int) -> float:
+    """Pk (Beeferman, Berger & Lafferty 1999) from per-gap boundary indicators.
+
+    A probe of width ``k`` slides over the units; an error is a probe whose two ends are in the
+    same segment in one segmentation and in different segments in the other. With ``n`` units
+    there are ``n - k`` probes (units ``i`` and ``i + k``).
+    """
+    n = len(reference) + 1
+    if len(hypothesis) != len(reference):
+        raise ValueError("reference and hypothesis cover different numbers of units")
+    k = min(k, n - 1)
+    if k < 1:
+        return 0.0
+    errors = sum(
+        (sum(reference[i : i + k]) == 0) != (sum(hypothesis[i : i + k]) == 0) for i in range(n - k)
+    )
+    return errors / (n - k)
+
+
+def windowdiff(reference: list[int], hypothesis: list[int], k: int) -> float:
+    """WindowDiff (Pevzner & Hearst 2002): probes whose boundary counts differ, over ``n - k``."""
+    n = len(reference) + 1
+    if len(hypothesis) != len(reference):
+        raise ValueError("reference and hypothesis cover different numbers of units")
+    k = min(k, n - 1)
+    if k < 1:
+        return 0.0
+    errors = sum(sum(reference[i : i + k]) != sum(hypothesis[i : i + k]) for i in range(n - k))
+    return errors / (n - k)
+
+
+def _fixed(units: int, segments: int) -> list[int]:
+    """Boundaries of ``segments`` equal-length windows over ``units`` units."""
+    cuts = {math.floor(j * units / segments + 0.5) for j in range(1, segments)}
+    return [int(i + 1 in cuts) for i in range(units - 1)]
+
+
+@dataclass(frozen=True)
+class SegmentationScores:
+    files: int
+    lines: int
+    k_mean: float
+    reference_segments: int
+    hypothesis_segments: int
+    pk: float
+    windowdiff: float
+    baselines: dict[str, dict[str, float]]
+    per_file: tuple[dict[str, Any], ...] = ()
+    unmatched_files: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "lines": self.lines,
+            "k_mean": self.k_mean,
+            "reference_segments": self.reference_segments,
+            "hypothesis_segments": self.hypothesis_segments,
+            "pk": self.pk,
+            "windowdiff": self.windowdiff,
+            "baselines": self.baselines,
+            "per_file": list(self.per_file),
+            "unmatched_files": list(self.unmatched_files),
+        }
+
+
+def _hypothesis_ids(passages: list[dict[str, Any]], lines: int) -> list[int]:
+    """Segment id per line: the passage covering it; a line in none joins the segment before."""
+    owner: dict[int, int] = {}
+    for n, p in enumerate(sorted(passages, key=lambda p: int(p["line_start"]))):
+        for line in range(int(p["line_start"]), int(p["line_end"]) + 1):
+            owner[line] = n
+    ids: list[int] = []
+    current = -1
+    for line in range(1, lines + 1):
+        current = owner.get(line, current)
+        ids.append(current)
+    return ids
+
+
+def score_segmentation(
+    passages: list[dict[str, Any]], gold: list[dict[str, Any]], *, gold_name: str = "gold"
+) -> SegmentationScores:
+    """Pk and WindowDiff of the run's passage boundaries against the gold topic boundaries.
+
+    Units are transcript lines (one turn a line in the evaluation sets). The reference segments
+    are the runs of equal gold labels in a file (unlabelled stretches included); the
+    hypothesis segments are the run's passages, a line in no passage belonging to the segment
+    before it. Scores are averaged over files, each with its own ``k``. Baselines: ``fixed``,
+    equally many evenly spaced boundaries as the run has in that file (same mean segment
+    length), ``every_turn``, a boundary between every two lines, and ``no_boundary``, one
+    segment per file (Pk is known to flatter it when reference segments vary in length).
+    """
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for p in passages:
+        by_source.setdefault(str(p["source"]), []).append(p)
+        by_source.setdefault(PurePosixPath(str(p["source"])).name, by_source[str(p["source"])])
+    labels: dict[str, dict[int, object]] = {}
+    for g in gold:
+        labels.setdefault(str(g["file"]), {})[int(g["line"])] = g.get("label")
+    rows: list[dict[str, Any]] = []
+    unmatched: list[str] = []
+    for name in sorted(labels):
+        found = by_source.get(name) or by_source.get(PurePosixPath(name).name)
+        if found is None:
+            unmatched.append(name)
+            continue
+        lines = max(labels[name])
+        if lines < 2:
+            continue
+        ref = boundaries_of([labels[name].get(i) for i in range(1, lines + 1)])
+        hyp = boundaries_of(list(_hypothesis_ids(found, lines)))
+        k = window_k(ref)
+        fixed = _fixed(lines, sum(hyp) + 1)
+        every = [1] * (lines - 1)
+        none = [0] * (lines - 1)
+        rows.append(
+            {
+                "file": name,
+                "lines": lines,
+                "k": k,
+                "reference_segments": sum(ref) + 1,
+                "hypothesis_segments": sum(hyp) + 1,
+                "pk": round(pk(ref, hyp, k), 4),
+                "windowdiff": round(windowdiff(ref, hyp, k), 4),
+                "fixed_pk": round(pk(ref, fixed, k), 4),
+                "fixed_windowdiff": round(windowdiff(ref, fixed, k), 4),
+                "every_turn_pk": round(pk(ref, every, k), 4),
+                "every_turn_windowdiff": round(windowdiff(ref, every, k), 4),
+                "no_boundary_pk": round(pk(ref, none, k), 4),
+                "no_boundary_windowdiff": round(windowdiff(ref, none, k), 4),
+            }
+        )
+    if not rows:
+        raise InputError(
+            gold_name,
+            "no gold file with two or more lines matches a transcript of this run "
+            "(do the gold 'file' names match the run's sources?)",
+        )
+
+    def mean(key: str) -> float:
+        return round(sum(float(r[key]) for r in rows) / len(rows), 4)
+
+    return SegmentationScores(
+        files=len(rows),
+        lines=sum(int(r["lines"]) for r in rows),
+        k_mean=mean("k"),
+        reference_segments=sum(int(r["reference_segments"]) for r in rows),
+        hypothesis_segments=sum(int(r["hypothesis_segments"]) for r in rows),
+        pk=mean("pk"),
+        windowdiff=mean("windowdiff"),
+        baselines={
+            "fixed": {"pk": mean("fixed_pk"), "windowdiff": mean("fixed_windowdiff")},
+            "every_turn": {
+                "pk": mean("every_turn_pk"),
+                "windowdiff": mean("every_turn_windowdiff"),
+            },
+            "no_boundary": {
+                "pk": mean("no_boundary_pk"),
+                "windowdiff": mean("no_boundary_windowdiff"),
+            },
+        },
+        per_file=tuple(rows),
+        unmatched_files=tuple(unmatched),
     )

@@ -15,14 +15,20 @@ import numpy as np
 from cppthemes import __version__
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
-from cppthemes.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedder, embed
+from cppthemes.embed import (
+    Embedder,
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    embed,
+    embed_chunked,
+)
 from cppthemes.errors import InputError
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.records import Result
-from cppthemes.segment import embedding_texts, segment, spacy_sentences
+from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
@@ -66,11 +72,19 @@ def run(
     )
     lap("load_model")
 
+    sentences = spacy_sentences(cfg.label.language)
+
+    def embed_units(texts: Sequence[str]) -> np.ndarray:
+        # Topic segmentation compares turns; their vectors go through the same cache.
+        return embed(texts, model, cache)[0]
+
+    notify("segment", 0, len(transcripts))
     passages, stats = segment(
         transcripts,
         cfg.segment,
         count_tokens=model.count_tokens,
-        sentencizer=spacy_sentences(cfg.label.language),
+        sentencizer=sentences,
+        embed=embed_units,
     )
     if not passages:
         raise InputError(
@@ -79,9 +93,10 @@ def run(
         )
     lap("segment")
 
-    vectors, cached = embed(
-        embedding_texts(passages, cfg.segment), model, cache, on_progress=on_progress
+    chunks = embedding_chunks(
+        passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
     )
+    vectors, cached = embed_chunked(chunks, model, cache, on_progress=on_progress)
     lap("embed")
 
     notify("cluster", 0, len(passages))
@@ -139,7 +154,11 @@ def run(
             ],
         },
         "theme_tree": tree,
-        "embeddings": {"passages": len(passages), "from_cache": cached},
+        "embeddings": {
+            "passages": len(passages),
+            "pieces": sum(len(c) for c in chunks),
+            "from_cache": cached,
+        },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
         "warnings": [w.as_dict() for w in corpus.warnings],

@@ -159,6 +159,9 @@ class SegmentStats:
     non_substantive_turns: int
     split_turns: int
     passages: int
+    strategy: str = "turn"
+    merged_turns: int = 0
+    topic_segments: int = 0
 
 
 @dataclass(frozen=True)

@@ -379,9 +379,12 @@ def load_run(run_dir: Path) -> Result:
         for t in book.get("themes") or []
     ]
     counts = run.get("counts") or {}
-    stats = SegmentStats(
-        **{name: int(counts.get(name, 0)) for name in SegmentStats.__dataclass_fields__}
-    )
+    numbers = {
+        name: int(counts.get(name, 0))
+        for name in SegmentStats.__dataclass_fields__
+        if name != "strategy"
+    }
+    stats = SegmentStats(**numbers, strategy=str(counts.get("strategy", "turn")))
     audit_path = run_dir / AUDIT_FILE
     audit = tuple(_read_jsonl(audit_path)) if audit_path.is_file() else ()
     info: dict[str, object] = {

@@ -1,22 +1,46 @@
 """Segment: turn transcripts into passages worth coding.
 
-One passage per substantive participant turn. Facilitator turns are not coded but travel with
-the passages that answer them as ``context``. Back-channels ("Mm.", "Yeah, yeah.") are not made
-into passages: they carry no content of their own and would form a junk cluster. A turn longer
-than the embedding model's window is split at sentence boundaries, because the model would
-silently ignore everything past its window.
+Three strategies (``segment.strategy``), because a code applies to different stretches of talk
+in different kinds of data:
+
+- ``turn`` (default): one passage per substantive participant turn. Interviews and focus groups
+  are organised in turns, and a turn is what an analyst usually codes.
+- ``window``: ``window_sentences`` sentences at a time across one speaker's consecutive talk,
+  for long monologues (narrative interviews, think-aloud) whose turns run for pages.
+- ``topic``: TextTiling-style topic segmentation over turn embeddings; a passage is the
+  participants' talk within one topical stretch, up to the next facilitator turn. For meetings
+  and unstructured interviews, where a topic spans many short turns.
+
+Every strategy keeps the same invariants (tested with hypothesis): passages never overlap, no
+facilitator word is ever in a passage, every participant word is in exactly one passage or in a
+turn counted as non-substantive, and a passage's char span slices ``plain_text`` to its text.
+Windows therefore never overlap: the stride is the window (a smaller stride would code the same
+words twice and make line-level agreement ambiguous; a larger one would skip talk).
+
+Facilitator turns are not coded but travel with the passages that answer them as ``context``.
+Back-channels ("Mm.", "Yeah, yeah.") carry no content of their own and would form a junk
+cluster: they are dropped (counted) or, with ``backchannels = "merge"``, folded into the
+neighbouring passage. Anything longer than the embedding model's window is embedded in
+sentence-aligned chunks (:func:`embedding_chunks`), because the model silently ignores
+everything past its window.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from cppthemes.config import SegmentConfig
+from cppthemes.errors import ConfigError
 from cppthemes.ingest.nonspeech import strip_nonspeech
 from cppthemes.records import Passage, Role, SegmentStats, Transcript, Turn, passage_id
 
 TokenCounter = Callable[[str], int]
+Sentencizer = Callable[[str], Iterable[tuple[int, int]]]
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 
@@ -38,6 +62,12 @@ def role_of(speaker: str, cfg: SegmentConfig) -> Role:
     return "facilitator" if speaker.strip().lower() in names else "participant"
 
 
+def speaker_role(transcript: Transcript, speaker: str, cfg: SegmentConfig) -> Role:
+    """The role ingest decided for this speaker (names, questions, overrides), else by name."""
+    role = transcript.roles.get(speaker)
+    return "facilitator" if role == "facilitator" else role_of(speaker, cfg)
+
+
 def is_substantive(text: str, min_words: int) -> bool:
     """True when the turn says something beyond back-channel words."""
     words = [w.lower().strip("'’-") for w in WORD.findall(strip_nonspeech(text))]
@@ -48,9 +78,7 @@ def _word_count(text: str) -> int:
     return len(text.split())
 
 
-def _sentence_spans(
-    text: str, sentencizer: Callable[[str], Iterable[tuple[int, int]]]
-) -> list[tuple[int, int]]:
+def _sentence_spans(text: str, sentencizer: Sentencizer) -> list[tuple[int, int]]:
     spans = [(s, e) for s, e in sentencizer(text) if text[s:e].strip()]
     return spans or [(0, len(text))]
 
@@ -71,25 +99,53 @@ def spacy_sentences(lang: str = "en") -> Callable[[str], list[tuple[int, int]]]:
     return split
 
 
-def _pack(
-    turn: Turn,
-    count_tokens: TokenCounter,
-    max_tokens: int,
-    sentencizer: Callable[[str], Iterable[tuple[int, int]]],
+def _fit_sentence(
+    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
 ) -> list[tuple[int, int]]:
-    """Char spans (relative to the turn) of consecutive sentence groups that fit the window."""
-    if count_tokens(turn.text) <= max_tokens:
-        return [(0, len(turn.text))]
+    """A sentence too long for the window, cut between words into parts that fit.
+
+    The one place a passage may end mid-sentence: unpunctuated speech-recognition output can
+    run for hundreds of words without a full stop, and the model would read only the start.
+    """
+    if count_tokens(text[start:end]) <= max_tokens:
+        return [(start, end)]
+    parts: list[tuple[int, int]] = []
+    part_start: int | None = None
+    part_end = start
+    for word in re.finditer(r"\S+", text[start:end]):
+        w0, w1 = start + word.start(), start + word.end()
+        if part_start is not None and count_tokens(text[part_start:w1]) > max_tokens:
+            parts.append((part_start, part_end))
+            part_start = None
+        if part_start is None:
+            part_start = w0
+        part_end = w1
+    if part_start is not None:
+        parts.append((part_start, part_end))
+    return parts
+
+
+def pack_text(
+    text: str, count_tokens: TokenCounter, max_tokens: int, sentencizer: Sentencizer
+) -> list[tuple[int, int]]:
+    """Char spans of consecutive sentence groups of ``text`` that fit the model's window.
+
+    Cuts only between sentences, unless one sentence alone is longer than the window: that one
+    is cut between words.
+    """
+    if count_tokens(text) <= max_tokens:
+        return [(0, len(text))]
     chunks: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
-    for s, e in _sentence_spans(turn.text, sentencizer):
-        if start is not None and count_tokens(turn.text[start:e]) > max_tokens:
-            chunks.append((start, end))
-            start = None
-        if start is None:
-            start = s
-        end = e
+    for sentence in _sentence_spans(text, sentencizer):
+        for s, e in _fit_sentence(text, *sentence, count_tokens, max_tokens):
+            if start is not None and count_tokens(text[start:e]) > max_tokens:
+                chunks.append((start, end))
+                start = None
+            if start is None:
+                start = s
+            end = e
     if start is not None:
         chunks.append((start, end))
     return chunks
@@ -99,59 +155,352 @@ def _line_of(transcript: Transcript, char: int) -> int:
     return transcript.plain_text.count("\n", 0, char) + 1
 
 
+@dataclass
+class _Span:
+    """A passage under construction (absolute char offsets)."""
+
+    c0: int
+    c1: int
+    speaker: str
+    turn_start: int
+    turn_end: int
+    context: str | None
+
+
+@dataclass
+class _Counts:
+    turns: int = 0
+    participant: int = 0
+    facilitator: int = 0
+    dropped: int = 0
+    split: int = 0
+    merged: int = 0
+    topics: int = 0
+
+
+class _Merger:
+    """Back-channel handling shared by ``turn`` and ``window``: drop, or fold into a neighbour.
+
+    With ``merge`` a non-substantive participant turn joins the passage that ends right before
+    it; failing that (the previous turn was the facilitator's), the passage that starts right
+    after it. One with neither neighbour (between two facilitator turns) is dropped.
+    """
+
+    def __init__(self, merge: bool, counts: _Counts) -> None:
+        self.merge = merge
+        self.counts = counts
+        self.pending: list[Turn] = []
+
+    def backchannel(self, turns: Sequence[Turn], spans: list[_Span]) -> None:
+        if not self.merge:
+            self.counts.dropped += len(turns)
+            return
+        if not self.pending and spans and spans[-1].turn_end == turns[0].index - 1:
+            spans[-1].c1 = turns[-1].char_end
+            spans[-1].turn_end = turns[-1].index
+            self.counts.merged += len(turns)
+            return
+        if self.pending and self.pending[-1].index != turns[0].index - 1:
+            self.flush()  # something came between: the waiting ones have no neighbour
+        self.pending.extend(turns)
+
+    def start(self, span: _Span) -> _Span:
+        """Prefix waiting back-channels to the passage that starts right after them."""
+        if self.pending and self.pending[-1].index == span.turn_start - 1:
+            span.c0 = self.pending[0].char_start
+            span.turn_start = self.pending[0].index
+            self.counts.merged += len(self.pending)
+        else:
+            self.counts.dropped += len(self.pending)
+        self.pending = []
+        return span
+
+    def flush(self) -> None:
+        self.counts.dropped += len(self.pending)
+        self.pending = []
+
+
+def _turn_spans(
+    transcript: Transcript,
+    cfg: SegmentConfig,
+    counts: _Counts,
+    count_tokens: TokenCounter,
+    split: Sentencizer,
+) -> list[_Span]:
+    spans: list[_Span] = []
+    merger = _Merger(cfg.backchannels == "merge", counts)
+    context: str | None = None
+    for turn in transcript.turns:
+        if speaker_role(transcript, turn.speaker, cfg) == "facilitator":
+            merger.flush()
+            context = turn.text
+            continue
+        if not is_substantive(turn.text, cfg.min_words):
+            merger.backchannel([turn], spans)
+            continue
+        chunks = pack_text(turn.text, count_tokens, cfg.max_tokens, split)
+        counts.split += len(chunks) > 1
+        for i, (r0, r1) in enumerate(chunks):
+            span = _Span(
+                turn.char_start + r0,
+                turn.char_start + r1,
+                turn.speaker,
+                turn.index,
+                turn.index,
+                context,
+            )
+            spans.append(merger.start(span) if i == 0 else span)
+    merger.flush()
+    return spans
+
+
+def _same_speaker_runs(
+    transcript: Transcript, cfg: SegmentConfig
+) -> list[tuple[list[Turn], str | None]]:
+    """Consecutive participant turns of one speaker, each with the last facilitator turn."""
+    runs: list[tuple[list[Turn], str | None]] = []
+    context: str | None = None
+    current: list[Turn] = []
+    for turn in transcript.turns:
+        if speaker_role(transcript, turn.speaker, cfg) == "facilitator":
+            if current:
+                runs.append((current, context))
+                current = []
+            context = turn.text
+            continue
+        if current and current[-1].speaker != turn.speaker:
+            runs.append((current, context))
+            current = []
+        current.append(turn)
+    if current:
+        runs.append((current, context))
+    return runs
+
+
+def _window_spans(
+    transcript: Transcript,
+    cfg: SegmentConfig,
+    counts: _Counts,
+    count_tokens: TokenCounter,
+    split: Sentencizer,
+) -> list[_Span]:
+    spans: list[_Span] = []
+    merger = _Merger(cfg.backchannels == "merge", counts)
+    text = transcript.plain_text
+    for run, context in _same_speaker_runs(transcript, cfg):
+        if not is_substantive(" ".join(t.text for t in run), cfg.min_words):
+            merger.backchannel(run, spans)
+            continue
+        sentences = [
+            (turn.char_start + s, turn.char_start + e, turn.index)
+            for turn in run
+            for sentence in _sentence_spans(turn.text, split)
+            for s, e in _fit_sentence(turn.text, *sentence, count_tokens, cfg.max_tokens)
+        ]
+        windows: list[list[tuple[int, int, int]]] = []
+        for sentence in sentences:
+            current = windows[-1] if windows else None
+            if (
+                current is None
+                or len(current) >= cfg.window_sentences
+                or count_tokens(text[current[0][0] : sentence[1]]) > cfg.max_tokens
+            ):
+                windows.append([sentence])
+            else:
+                current.append(sentence)
+        # A window of back-channel words alone ("Yeah. Right.") joins its neighbour.
+        kept: list[list[tuple[int, int, int]]] = []
+        carry: list[tuple[int, int, int]] = []
+        for window in windows:
+            window = carry + window
+            if is_substantive(text[window[0][0] : window[-1][1]], cfg.min_words):
+                kept.append(window)
+                carry = []
+            elif kept:
+                kept[-1].extend(window)
+                carry = []
+            else:
+                carry = window
+        if carry:
+            kept.append(carry)
+        counts.split += len(kept) > 1
+        for i, window in enumerate(kept):
+            span = _Span(
+                window[0][0], window[-1][1], run[0].speaker, window[0][2], window[-1][2], context
+            )
+            spans.append(merger.start(span) if i == 0 else span)
+    merger.flush()
+    return spans
+
+
+def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int]:
+    """TextTiling boundaries (Hearst 1997) over unit embeddings; returns unit indices.
+
+    The gap before unit ``j`` scores the cosine similarity of the mean vectors of the ``block``
+    units on each side; scores are smoothed with a moving average of three gaps, as in
+    TextTiling. A gap's depth is how far its score lies below the highest score reached by
+    climbing to each side (at the ends of a transcript, one side may not rise: that is
+    TextTiling's rule too, and it finds the short openings and closings of meetings). Gaps
+    deeper than ``mean + cutoff * std`` of all depths become boundaries, deepest first, at least
+    ``block`` units apart, so no inner segment is shorter than the context that scored it.
+    """
+    n = len(vectors)
+    if n < 2:
+        return []
+    v = np.asarray(vectors, dtype=np.float64)
+    raw = np.empty(n - 1)
+    for j in range(1, n):
+        left = v[max(0, j - block) : j].mean(axis=0)
+        right = v[j : j + block].mean(axis=0)
+        denom = float(np.linalg.norm(left) * np.linalg.norm(right)) or 1.0
+        raw[j - 1] = float(left @ right) / denom
+    scores = np.convolve(np.pad(raw, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    depth = np.zeros_like(scores)
+    for i in range(len(scores)):
+        a = i
+        while a > 0 and scores[a - 1] >= scores[a]:
+            a -= 1
+        b = i
+        while b < len(scores) - 1 and scores[b + 1] >= scores[b]:
+            b += 1
+        depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
+    threshold = float(depth.mean() + cutoff * depth.std())
+    chosen: list[int] = []
+    # Deepest first; ties broken by position, so the result is deterministic.
+    for i in sorted(range(len(depth)), key=lambda g: (-depth[g], g)):
+        if depth[i] <= threshold or depth[i] <= 1e-9:
+            break
+        if all(abs(i - c) >= block for c in chosen):
+            chosen.append(i)
+    return sorted(c + 1 for c in chosen)
+
+
+def _topic_starts(
+    transcripts: Sequence[Transcript], cfg: SegmentConfig, embed: EmbedFn
+) -> list[set[int]]:
+    """Per transcript, the turn indices where a new topic segment begins."""
+    units = [[t for t in tr.turns if is_substantive(t.text, cfg.min_words)] for tr in transcripts]
+    texts = [t.text for us in units for t in us]
+    vectors = embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+    starts: list[set[int]] = []
+    offset = 0
+    for us in units:
+        vs = vectors[offset : offset + len(us)]
+        offset += len(us)
+        starts.append(
+            {us[j].index for j in depth_boundaries(vs, cfg.topic_block, cfg.topic_cutoff)}
+        )
+    return starts
+
+
+def _topic_spans(
+    transcript: Transcript, cfg: SegmentConfig, counts: _Counts, starts: set[int]
+) -> list[_Span]:
+    """Participants' talk within one topic segment, cut at facilitator turns."""
+    spans: list[_Span] = []
+    counts.topics += len(starts) + 1
+    context: str | None = None
+    run: list[Turn] = []
+    run_context: str | None = None
+
+    def close() -> None:
+        if not run:
+            return
+        substantive = [t for t in run if is_substantive(t.text, cfg.min_words)]
+        if not substantive:
+            counts.dropped += len(run)
+        else:
+            counts.merged += len(run) - len(substantive)
+            speakers = list(dict.fromkeys(t.speaker for t in run))
+            spans.append(
+                _Span(
+                    run[0].char_start,
+                    run[-1].char_end,
+                    ", ".join(speakers),
+                    run[0].index,
+                    run[-1].index,
+                    run_context,
+                )
+            )
+        run.clear()
+
+    for turn in transcript.turns:
+        if turn.index in starts:
+            close()
+        if speaker_role(transcript, turn.speaker, cfg) == "facilitator":
+            close()
+            context = turn.text
+            continue
+        if not run:
+            run_context = context
+        run.append(turn)
+    close()
+    return spans
+
+
 def segment(
     transcripts: Sequence[Transcript],
     cfg: SegmentConfig,
     *,
     count_tokens: TokenCounter = _word_count,
-    sentencizer: Callable[[str], Iterable[tuple[int, int]]] | None = None,
+    sentencizer: Sentencizer | None = None,
+    embed: EmbedFn | None = None,
 ) -> tuple[list[Passage], SegmentStats]:
-    """Passages of every transcript, in transcript and turn order, with segmentation counts."""
+    """Passages of every transcript, in transcript and turn order, with segmentation counts.
+
+    ``embed`` (texts -> unit vectors) is needed by the ``topic`` strategy only; the pipeline
+    passes one backed by the embedding cache, so the turn vectors are computed once.
+    """
     split = sentencizer or spacy_sentences()
+    counts = _Counts()
+    starts: list[set[int]] = []
+    if cfg.strategy == "topic":
+        if embed is None:
+            raise ConfigError("segment.strategy='topic' needs embeddings; none were given")
+        starts = _topic_starts(transcripts, cfg, embed)
     passages: list[Passage] = []
-    turns = participant = facilitator = dropped = split_turns = 0
-    for transcript in transcripts:
-        context: str | None = None
+    for n, transcript in enumerate(transcripts):
         for turn in transcript.turns:
-            turns += 1
-            if (transcript.roles.get(turn.speaker) or role_of(turn.speaker, cfg)) == "facilitator":
-                facilitator += 1
-                context = turn.text
-                continue
-            participant += 1
-            if not is_substantive(turn.text, cfg.min_words):
-                dropped += 1
-                continue
-            chunks = _pack(turn, count_tokens, cfg.max_tokens, split)
-            split_turns += len(chunks) > 1
-            for rel_start, rel_end in chunks:
-                c0 = turn.char_start + rel_start
-                c1 = turn.char_start + rel_end
-                passages.append(
-                    Passage(
-                        id=passage_id(transcript.id, c0, c1),
-                        transcript_id=transcript.id,
-                        source=transcript.source,
-                        speaker=turn.speaker,
-                        role="participant",
-                        text=transcript.plain_text[c0:c1],
-                        turn_start=turn.index,
-                        turn_end=turn.index,
-                        line_start=_line_of(transcript, c0),
-                        line_end=_line_of(transcript, c1 - 1),
-                        char_start=c0,
-                        char_end=c1,
-                        context=context,
-                        metadata=dict(transcript.metadata),
-                    )
+            counts.turns += 1
+            if speaker_role(transcript, turn.speaker, cfg) == "facilitator":
+                counts.facilitator += 1
+            else:
+                counts.participant += 1
+        if cfg.strategy == "topic":
+            spans = _topic_spans(transcript, cfg, counts, starts[n])
+        elif cfg.strategy == "window":
+            spans = _window_spans(transcript, cfg, counts, count_tokens, split)
+        else:
+            spans = _turn_spans(transcript, cfg, counts, count_tokens, split)
+        for s in spans:
+            passages.append(
+                Passage(
+                    id=passage_id(transcript.id, s.c0, s.c1),
+                    transcript_id=transcript.id,
+                    source=transcript.source,
+                    speaker=s.speaker,
+                    role="participant",
+                    text=transcript.plain_text[s.c0 : s.c1],
+                    turn_start=s.turn_start,
+                    turn_end=s.turn_end,
+                    line_start=_line_of(transcript, s.c0),
+                    line_end=_line_of(transcript, s.c1 - 1),
+                    char_start=s.c0,
+                    char_end=s.c1,
+                    context=s.context,
+                    metadata=dict(transcript.metadata),
                 )
+            )
     stats = SegmentStats(
-        turns=turns,
-        participant_turns=participant,
-        facilitator_turns=facilitator,
-        non_substantive_turns=dropped,
-        split_turns=split_turns,
+        turns=counts.turns,
+        participant_turns=counts.participant,
+        facilitator_turns=counts.facilitator,
+        non_substantive_turns=counts.dropped,
+        split_turns=counts.split,
         passages=len(passages),
+        strategy=cfg.strategy,
+        merged_turns=counts.merged,
+        topic_segments=counts.topics,
     )
     return passages, stats
 
@@ -161,3 +510,31 @@ def embedding_texts(passages: Sequence[Passage], cfg: SegmentConfig) -> list[str
     if not cfg.embed_context:
         return [p.text for p in passages]
     return [f"{p.context}\n{p.text}" if p.context else p.text for p in passages]
+
+
+def embedding_chunks(
+    passages: Sequence[Passage],
+    cfg: SegmentConfig,
+    *,
+    count_tokens: TokenCounter = _word_count,
+    sentencizer: Sentencizer | None = None,
+) -> list[list[str]]:
+    """Per passage, the texts to embed and average: sentence-aligned pieces that fit the window.
+
+    Passages of the ``turn`` and ``window`` strategies already fit and give one text, the same
+    as :func:`embedding_texts`. A ``topic`` passage can run for pages; its vector is the mean of
+    its pieces' vectors rather than of its first 256 word pieces. The prompt goes with the
+    first piece only.
+    """
+    split = sentencizer or spacy_sentences()
+    out: list[list[str]] = []
+    for p, first in zip(passages, embedding_texts(passages, cfg), strict=True):
+        pieces = pack_text(p.text, count_tokens, cfg.max_tokens, split)
+        if len(pieces) == 1:
+            out.append([first])
+            continue
+        texts = [p.text[a:b] for a, b in pieces]
+        if cfg.embed_context and p.context:
+            texts[0] = f"{p.context}\n{texts[0]}"
+        out.append(texts)
+    return out

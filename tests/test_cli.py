@@ -66,9 +66,12 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
     assert len(manifest["inputs"]["transcripts"]) == 3
 
 
-def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["turn", "window", "topic"])
+def test_cli_run_is_reproducible(corpus: Path, tmp_path: Path, strategy: str) -> None:
     for name in ("a", "b"):
-        assert invoke("run", str(corpus), "--out", str(tmp_path / name), "-q").exit_code == 0
+        out = str(tmp_path / name)
+        result = invoke("run", str(corpus), "--out", out, "-q", "--segment", strategy)
+        assert result.exit_code == 0, result.output
     for f in (
         "passages.jsonl", "transcripts.jsonl", "codebook.yaml", "codes.csv", "report.md",
         "report.html", "project.qdpx", "codebook.qdc",
@@ -228,3 +231,52 @@ def test_cli_run_granularity_option(corpus: Path, tmp_path: Path) -> None:
     assert json.loads((out / "run.json").read_text())["config"]["cluster"]["granularity"] == "fine"
     bad = invoke("run", str(corpus), "--out", str(out), "--granularity", "tiny")
     assert bad.exit_code == 1 and "cluster.granularity='tiny'" in bad.stderr
+
+
+def _meeting(folder: Path) -> tuple[Path, Path]:
+    """A facilitator-free meeting: garden talk, then train talk; gold labels the two topics."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines, rows = [], []
+    for n, (topic, sentence) in enumerate(
+        [("garden", s) for s in TOPICS["garden"] * 3]
+        + [("trains", s) for s in TOPICS["trains"] * 3]
+    ):
+        lines.append(f"{'Anna' if n % 2 else 'Ben'}: {sentence}, part {n}.")
+        rows.append(json.dumps({"file": "m.txt", "line": n + 1, "label": topic}))
+    (folder / "m.txt").write_text("\n".join(lines) + "\n")
+    gold = folder.parent / "gold.jsonl"
+    gold.write_text("\n".join(rows) + "\n")
+    return folder, gold
+
+
+@pytest.mark.parametrize("strategy", ["turn", "window", "topic"])
+def test_cli_run_each_segment_strategy(tmp_path: Path, strategy: str) -> None:
+    folder, _ = _meeting(tmp_path / "m")
+    out = tmp_path / "out"
+    args = ["run", str(folder), "--out", str(out), "--codes", "2", "-q", "--segment", strategy]
+    result = invoke(*args, "--set", "segment.topic_block=4", "--set", "cluster.min_size=1")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["config"]["segment"]["strategy"] == strategy
+    records = [json.loads(line) for line in (out / "passages.jsonl").read_text().splitlines()]
+    assert len(records) == (2 if strategy == "topic" else 24)
+
+
+def test_cli_run_unknown_segment_strategy_is_one_line(corpus: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(corpus), "--out", str(tmp_path / "o"), "--segment", "chapters")
+    assert result.exit_code == 1 and "segment.strategy='chapters'" in result.stderr
+
+
+def test_cli_evaluate_segmentation_json_and_table(tmp_path: Path) -> None:
+    folder, gold = _meeting(tmp_path / "m")
+    out = tmp_path / "out"
+    invoke("run", str(folder), "--out", str(out), "-q", "--segment", "topic", "--codes", "2",
+           "--set", "segment.topic_block=4", "--set", "cluster.min_size=1")  # fmt: skip
+    result = invoke("evaluate", str(out), "--gold", str(gold), "--segmentation", "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert {"pk", "windowdiff", "baselines"} <= set(scores)
+    assert scores["pk"] == 0.0 and scores["windowdiff"] == 0.0
+    assert scores["baselines"]["every_turn"]["windowdiff"] == 1.0
+    table = invoke("evaluate", str(out), "--gold", str(gold), "--segmentation")
+    assert table.exit_code == 0 and "baseline: every turn" in table.stdout

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cppthemes.embed import EmbeddingCache, default_cache_dir, embed, resolve_model
+from cppthemes.embed import EmbeddingCache, default_cache_dir, embed, embed_chunked, resolve_model
 from cppthemes.errors import ModelError
 
 
@@ -37,3 +37,13 @@ def test_embed_resolve_model(tmp_path: Path) -> None:
     assert resolve_model("someone/not-installed") == ("someone/not-installed", None)
     with pytest.raises(ModelError, match="no sentence-transformers model"):
         resolve_model(str(tmp_path))
+
+
+def test_embed_chunked_averages_pieces_of_long_passages(fake_embedder) -> None:
+    pieces = [["garden tomatoes beans"], ["garden tomatoes beans", "train signals platform"]]
+    vectors, hits = embed_chunked(pieces, fake_embedder)
+    single, _ = embed(["garden tomatoes beans", "train signals platform"], fake_embedder)
+    np.testing.assert_array_equal(vectors[0], single[0])  # one piece: its own vector
+    expected = (single[0] + single[1]) / np.linalg.norm(single[0] + single[1])
+    np.testing.assert_allclose(vectors[1], expected, rtol=1e-6)
+    assert vectors.shape == (2, 256) and hits == 0

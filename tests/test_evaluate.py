@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cppthemes.errors import InputError
-from cppthemes.evaluate import read_gold, score
+from cppthemes.evaluate import pk, read_gold, score, score_segmentation, window_k, windowdiff
 
 
 def passages(codes: list[str | None]) -> list[dict]:
@@ -54,3 +54,45 @@ def test_evaluate_bad_gold_line_named(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"gold\.jsonl:2: expected"):
         read_gold(path)
+
+
+# Hand-computed example: 10 units, reference segments [0-2][3-6][7-9], k = round(10/3/2) = 2,
+# so 8 probes (units i, i+2 for i = 0..7).
+REF = [0, 0, 1, 0, 0, 0, 1, 0, 0]
+
+
+def test_evaluate_window_k_is_half_mean_segment_length() -> None:
+    assert window_k(REF) == 2
+    assert window_k([0] * 9) == 5  # one segment of 10 units
+    assert window_k([1] * 9) == 1  # never below 1
+
+
+def test_evaluate_pk_and_windowdiff_hand_computed() -> None:
+    shifted = [0, 0, 0, 1, 0, 0, 1, 0, 0]  # first boundary one unit late
+    # probes 1 (ref splits, hyp not) and 3 (hyp splits, ref not) disagree: 2 of 8
+    assert pk(REF, shifted, 2) == pytest.approx(2 / 8)
+    assert windowdiff(REF, shifted, 2) == pytest.approx(2 / 8)
+    extra = [0, 0, 1, 1, 0, 0, 1, 0, 0]  # an extra boundary next to a true one
+    # Pk misses the doubled boundary in probe 2; WindowDiff counts it (probes 2 and 3)
+    assert pk(REF, extra, 2) == pytest.approx(1 / 8)
+    assert windowdiff(REF, extra, 2) == pytest.approx(2 / 8)
+    assert pk(REF, REF, 2) == 0.0 and windowdiff(REF, REF, 2) == 0.0
+    every = [1] * 9
+    assert pk(REF, every, 2) == pytest.approx(4 / 8)
+    assert windowdiff(REF, every, 2) == pytest.approx(1.0)
+
+
+def test_evaluate_segmentation_against_label_changes() -> None:
+    labels = ["x", "x", "x", "y", "y", "y", "y", None, None, None]
+    gold_ = gold(labels)
+    ps = [
+        {"source": "a.txt", "line_start": a, "line_end": b, "code": "C1"}
+        for a, b in [(1, 2), (4, 7), (8, 10)]  # line 3 in no passage: joins the one before
+    ]
+    s = score_segmentation(ps, gold_)
+    assert s.pk == 0.0 and s.windowdiff == 0.0 and s.reference_segments == 3
+    assert s.baselines["fixed"] == {"pk": 0.0, "windowdiff": 0.0}  # 3 even windows fit
+    assert s.baselines["every_turn"] == {"pk": 0.5, "windowdiff": 1.0}
+    assert s.baselines["no_boundary"] == {"pk": 0.5, "windowdiff": 0.5}
+    one = score_segmentation([{"source": "a.txt", "line_start": 1, "line_end": 10}], gold_)
+    assert one.pk == pytest.approx(4 / 8) and one.hypothesis_segments == 1

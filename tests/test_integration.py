@@ -44,7 +44,7 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     again = tmp_path / "again"
     assert runner.invoke(app, ["run", str(SAMPLE), "--out", str(again), "-q"]).exit_code == 0
     second = json.loads((again / "run.json").read_text())
-    assert second["embeddings"]["from_cache"] == second["embeddings"]["passages"]
+    assert second["embeddings"]["from_cache"] == second["embeddings"]["pieces"]
     for name in ("passages.jsonl", "codebook.yaml", "project.qdpx", "codebook.qdc"):
         assert (out / name).read_bytes() == (again / name).read_bytes()
 

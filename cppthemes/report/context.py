@@ -180,8 +180,11 @@ def build_context(result: Result) -> ReportContext:
         ),
         (
             "Passages",
-            f"{stats.passages} ({stats.non_substantive_turns} back-channel turns not made "
-            f"passages, {stats.split_turns} long turns split)",
+            f"{stats.passages}, segmented by {stats.strategy} "
+            f"({stats.non_substantive_turns} back-channel turns not made passages, "
+            f"{stats.merged_turns} merged into a neighbouring passage, "
+            f"{stats.split_turns} long turns split"
+            + (f", {stats.topic_segments} topic segments)" if stats.strategy == "topic" else ")"),
         ),
         ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
         ("Coverage", f"{coded} of {len(result.passages)} passages coded ({result.coverage:.0%})"),
