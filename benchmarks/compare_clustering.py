@@ -43,6 +43,10 @@ EVAL = ROOT.parent / "shared" / "eval"
 SETS: dict[str, dict[str, Any]] = {
     "sample": {"data": ROOT / "data" / "sample", "gold": ROOT / "data" / "sample" / "gold.jsonl"},
     "serdif-usability": {"data": EVAL / "serdif-usability" / "transcripts"},
+    "serdif-usability+preset": {
+        "data": EVAL / "serdif-usability" / "transcripts",
+        "config": ROOT / "configs" / "think-aloud.toml",
+    },
     "swda-small": {"data": EVAL / "swda-small" / "transcripts"},
     "qmsum-small": {"data": EVAL / "qmsum-small" / "transcripts", "per_file": True},
 }
@@ -73,7 +77,7 @@ def compare(name: str, spec: dict[str, Any], overrides: list[str], peers: bool) 
     data = Path(spec["data"])
     gold = read_gold(Path(spec.get("gold", data.parent / "gold.jsonl")))
     per_file = bool(spec.get("per_file", False))
-    cfg = load_config(None, overrides)
+    cfg = load_config(spec.get("config"), overrides)
     embedder = SentenceTransformerEmbedder(cfg.embed.model)
     cache = EmbeddingCache(default_cache_dir())
     out: dict[str, Any] = {"set": name}
