@@ -141,7 +141,15 @@ def run(
             outcome.successors,
         )
         index = {p.id: i for i, p in enumerate(passages)}
-        events = outcome.events + theme_events + membership_events(codes, outcome, index)
+        summary = {
+            "rule": "run",
+            "code": "",
+            "what": f"applied {(plan.source if plan else '') or 'the framework'}: "
+            f"{len(outcome.fixed)} anchored codes, "
+            f"{len(codes) - len(outcome.fixed)} found inductively",
+        }
+        events = [summary, *outcome.events, *theme_events]
+        events += membership_events(codes, outcome, index)
         number = (
             1 + max((int(e.get("run") or 0) for e in previous.audit), default=0) if previous else 1
         )
