@@ -150,8 +150,9 @@ def run(
         }
         events = [summary, *outcome.events, *theme_events]
         events += membership_events(codes, outcome, index)
+        # Runs are counted in the folder: its first run is 1 (with or without an audit entry).
         number = (
-            1 + max((int(e.get("run") or 0) for e in previous.audit), default=0) if previous else 1
+            1 + max((int(e.get("run") or 0) for e in previous.audit), default=1) if previous else 1
         )
         audit = [*(previous.audit if previous else ()), *({"run": number, **e} for e in events)]
     else:
@@ -271,6 +272,10 @@ def _named(codes: list[Code], cents: np.ndarray, outcome: Outcome) -> tuple[list
                 coherence=coherence,
             )
         )
+    cents = cents.copy()
+    for i, code in enumerate(named):
+        if not code.passage_ids and code.id in outcome.centres:
+            cents[i] = outcome.centres[code.id]  # an anchor with no passages yet: its seed
     order = sorted(range(len(named)), key=lambda i: (_number(named[i].id), named[i].id))
     return [named[i] for i in order], cents[order] if len(order) else cents
 

@@ -56,6 +56,7 @@ class Outcome:
     retired: list[str] = field(default_factory=list)
     discarded: list[dict[str, Any]] = field(default_factory=list)
     successors: dict[str, list[str]] = field(default_factory=dict)
+    centres: dict[str, np.ndarray] = field(default_factory=dict)  # anchors' seed vectors
 
 
 def _number(code_id: str) -> int:
@@ -150,7 +151,9 @@ def apply_plan(
         pids = tuple(passages[i].id for i in rows)
         discarded.append({"id": cid, "label": c.label, "passages": list(pids)})
         if cen is not None:
-            anchors.append(Anchor(cid, c.label, "", "discarded", cen, discard=True))
+            anchors.append(
+                Anchor(cid, c.label, "", "discarded", cen, discard=True, old_rows=frozenset(rows))
+            )
         event("discard", cid, f"'{c.label}' discarded; its passages are left uncoded")
     for d in plan.discarded:
         if d.id in consumed:
@@ -160,7 +163,9 @@ def apply_plan(
         consumed.add(d.id)
         cen = centre(rows, [])
         if cen is not None:
-            anchors.append(Anchor(d.id, d.label, "", "discarded", cen, discard=True))
+            anchors.append(
+                Anchor(d.id, d.label, "", "discarded", cen, discard=True, old_rows=frozenset(rows))
+            )
 
     # Merges: the first code listed keeps its id; the others are retired.
     for group, label in plan.merges:
@@ -295,7 +300,17 @@ def apply_plan(
             not_applied("seed", s.label, "nothing defines it")
             continue
         new = ids.take(s.id)
-        anchors.append(Anchor(new, s.label, s.description, s.status, cen, examples=s.examples))
+        anchors.append(
+            Anchor(
+                new,
+                s.label,
+                s.description,
+                s.status,
+                cen,
+                examples=s.examples,
+                old_rows=frozenset(rows),
+            )
+        )
         how = f"{len(s.examples)} example phrases, {len(rows)} passages"
         if missing:
             how += f" ({len(missing)} passage ids not in this corpus)"
@@ -304,11 +319,26 @@ def apply_plan(
         if s.theme:
             successors.setdefault(f"theme:{s.theme}", []).append(new)
 
+    # An anchor keeps the passages it had (the analyst stood behind them); only the other
+    # passages are clustered, with the anchors as seeds, so new data can still join them.
+    pinned = np.full(len(passages), -1, dtype=int)
+    for k, a in enumerate(anchors):
+        for row in sorted(a.old_rows):
+            if pinned[row] < 0:
+                pinned[row] = k
+    free = np.flatnonzero(pinned < 0)
     seeds = np.vstack([a.centre for a in anchors]) if anchors else None
-    assignment = cluster(vectors, cfg.cluster, seeds=seeds)
-    labels = np.asarray(assignment.labels, dtype=int).copy()
+    ccfg = cfg.cluster
+    if candidates and not ccfg.n_codes and len(free) >= len(candidates):
+        # As many inductive codes as the previous run had candidates: the same granularity,
+        # so each can be found again (the anchors' passages no longer count towards it).
+        ccfg = ccfg.model_copy(update={"n_codes": len(candidates)})
+    sub = cluster(vectors[free], ccfg, seeds=seeds)
+    labels = pinned.copy()
+    labels[free] = np.asarray(sub.labels, dtype=int)
     n_anchor = len(anchors)
-    n_clusters = assignment.n_clusters
+    n_clusters = max(sub.n_clusters, n_anchor)
+    assignment = replace(sub, labels=tuple(int(v) for v in labels), n_clusters=n_clusters)
 
     # Inductive clusters take the id of the previous candidate code with the closest centre.
     inductive = list(range(n_anchor, n_clusters))
@@ -329,6 +359,7 @@ def apply_plan(
     out_ids: list[str] = []
     fixed: dict[str, dict[str, Any]] = {}
     previous_rows: dict[str, frozenset[int]] = {}
+    centres: dict[str, np.ndarray] = {}
     remap = np.full(n_clusters, -1, dtype=int)
     for k in range(n_clusters):
         if k < n_anchor:
@@ -343,6 +374,7 @@ def apply_plan(
                 "examples": a.examples,
             }
             previous_rows[cid] = a.old_rows
+            centres[cid] = a.centre
         else:
             cid = match.get(k) or ids.take()
             for c_id, _, old in candidates:
@@ -373,6 +405,7 @@ def apply_plan(
         retired=sorted(set(retired) - set(out_ids), key=lambda c: (_number(c), c)),
         discarded=discarded,
         successors=successors,
+        centres=centres,
     )
 
 
