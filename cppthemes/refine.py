@@ -345,11 +345,23 @@ def apply_plan(
     cents = centroids(vectors, labels, n_clusters)
     match: dict[int, str] = {}
     if inductive and candidates:
-        sims = cents[inductive] @ np.vstack([c[1] for c in candidates]).T
-        rows_i, cols = linear_sum_assignment(-sims)
-        for r, c in zip(rows_i, cols, strict=True):
-            if sims[r, c] >= cfg.codebook.match_similarity:
-                match[inductive[r]] = candidates[c][0]
+        # First by shared passages (Jaccard >= 0.5 is one-to-one in practice), then the rest
+        # by centroid above codebook.match_similarity; both one-to-one (Hungarian).
+        members = [frozenset(np.flatnonzero(labels == k).tolist()) for k in inductive]
+        overlap = np.array(
+            [[len(m & old) / (len(m | old) or 1) for _, _, old in candidates] for m in members]
+        )
+        cosine = cents[inductive] @ np.vstack([c[1] for c in candidates]).T
+        for sims, floor in ((overlap, 0.5), (cosine, cfg.codebook.match_similarity)):
+            free_r = [r for r in range(len(inductive)) if inductive[r] not in match]
+            taken = set(match.values())
+            free_c = [c for c in range(len(candidates)) if candidates[c][0] not in taken]
+            if not free_r or not free_c:
+                break
+            block = sims[np.ix_(free_r, free_c)]
+            for r, c in zip(*linear_sum_assignment(-block), strict=True):
+                if block[r, c] >= floor:
+                    match[inductive[free_r[r]]] = candidates[free_c[c]][0]
     matched = set(match.values())
     for cid, _, _ in candidates:
         if cid not in matched:
