@@ -238,7 +238,9 @@ def test_run_with_codebook_from_another_folder(first_run: Path, tmp_path: Path) 
     out = tmp_path / "out"
     result = invoke("run", str(SAMPLE), "--out", str(out), "--codebook", str(book_path), "-q")
     assert result.exit_code == 0, result.output
-    codes = {c["id"]: c for c in YAML(typ="safe").load((out / "codebook.yaml").read_text())["codes"]}
+    codes = {
+        c["id"]: c for c in YAML(typ="safe").load((out / "codebook.yaml").read_text())["codes"]
+    }
     assert codes["C01"]["label"] == "Carried over"
     quoted = {q["passage"] for q in book["codes"][0]["quotes"]}
     assert quoted <= _members(out)["C01"]
