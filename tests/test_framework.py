@@ -173,5 +173,5 @@ def test_qdc_import_does_not_resolve_entities(tmp_path: Path) -> None:
 def test_qdc_import_errors_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.qdc"
     path.write_text("<CodeBook><Codes>")
-    with pytest.raises(InputError, match="bad.qdc"):
+    with pytest.raises(InputError, match=r"bad\.qdc"):
         read_qdc(path)
