@@ -51,9 +51,7 @@ def main() -> None:
         for p, g in zip(result.passages, is_lead, strict=True)
         if g
     )
-    top3_hits = sum(
-        any(k in lead for k, _ in t) for t, g in zip(top3, is_lead, strict=True) if g
-    )
+    top3_hits = sum(any(k in lead for k, _ in t) for t, g in zip(top3, is_lead, strict=True) if g)
     false_alarms = sum(
         result.passage_constructs[p.id][0] in lead
         for p, g in zip(result.passages, is_lead, strict=True)
