@@ -15,6 +15,7 @@ from cppthemes.cli import app
 from tests.conftest import SAMPLE, FakeEmbedder
 
 runner = CliRunner()
+FAST = ["--set", "cluster.stability_resamples=2"]
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,9 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p.SentenceTransformerEmbedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
     try:
         out = tmp_path_factory.mktemp("loop") / "run"
-        result = runner.invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
+        # Two stability resamples instead of ten: the same code path, a fraction of the time.
+        args = ["run", str(SAMPLE), "--out", str(out), "-q", *FAST]
+        result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
     finally:
         p.SentenceTransformerEmbedder = original  # type: ignore[assignment]
@@ -236,7 +239,9 @@ def test_run_with_codebook_from_another_folder(first_run: Path, tmp_path: Path) 
     with book_path.open("w") as fh:
         yaml.dump(book, fh)
     out = tmp_path / "out"
-    result = invoke("run", str(SAMPLE), "--out", str(out), "--codebook", str(book_path), "-q")
+    result = invoke(
+        "run", str(SAMPLE), "--out", str(out), "--codebook", str(book_path), "-q", *FAST
+    )
     assert result.exit_code == 0, result.output
     codes = {
         c["id"]: c for c in YAML(typ="safe").load((out / "codebook.yaml").read_text())["codes"]
@@ -255,3 +260,16 @@ def test_review_codes_table_and_show(refined: dict) -> None:
     assert "line" in shown.output  # quotes with provenance
     missing = invoke("show", str(refined["dir"]), "C99")
     assert missing.exit_code == 1 and "no code 'C99'" in missing.output
+
+
+def test_run_into_folder_backs_up_an_edited_codebook(first_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(first_run, run_dir)
+    same = invoke("run", str(SAMPLE), "--out", str(run_dir), "-q", *FAST)
+    assert same.exit_code == 0 and not list(run_dir.glob("codebook.backup-*"))  # nothing edited
+    _edit(run_dir, lambda book: book["codes"][0].__setitem__("label", "Hours of work"))
+    edited = (run_dir / "codebook.yaml").read_text()
+    result = invoke("run", str(SAMPLE), "--out", str(run_dir), "-q", *FAST)
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "codebook.backup-1.yaml").read_text() == edited
+    assert "Hours of work" not in (run_dir / "codebook.yaml").read_text()
