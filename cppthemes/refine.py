@@ -176,6 +176,8 @@ def apply_plan(
             continue
         rows = sorted({r for c in present for r in rows_of(c)})
         texts = [e for c in present for e in book[c].examples]
+        if not rows and not texts:
+            texts = [t for c in present for _, t in book[c].quotes if t]
         cen = centre(rows, texts)
         if cen is None:
             not_applied("merge", "+".join(group), "none of their passages is in this corpus")
@@ -252,7 +254,8 @@ def apply_plan(
         describe = plan.describes.get(c.id)
         anchored = c.status in ANCHOR_STATUSES or bool(rename or describe) or c.id in plan.keeps
         rows = rows_of(c.id)
-        cen = centre(rows, c.examples)
+        # A codebook from another corpus: its quotes, embedded, stand for its passages.
+        cen = centre(rows, c.examples or ([] if rows else [t for _, t in c.quotes if t]))
         if cen is None:
             retired.append(c.id)
             if anchored:
