@@ -206,8 +206,12 @@ def _run_and_write(
     written = write_run(result, cfg, out, paths, codebook_base=loaded.base if loaded else None)
     runs = [e.get("run") for e in result.audit]
     for event in result.audit:
-        if event.get("run") == (runs[-1] if runs else None) and event["rule"] == "not applied":
+        if event.get("run") != (runs[-1] if runs else None):
+            continue
+        if event["rule"] == "not applied":
             err.print(f"not applied: {event['code']}: {event['what']}", markup=False)
+        elif event["rule"] == "empty":
+            err.print(f"note: {event['code']}: {event['what']}", markup=False)
     for path in written:
         if ".backup-" in path.name:
             err.print(f"note: the earlier codebook was kept as {path}", markup=False)
@@ -240,11 +244,12 @@ def refine(
         Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    set_: SetOpt = None,
 ) -> None:
     """Re-run with the run folder's inputs and settings, applying its edited codebook.yaml."""
     from cppthemes.rerun import run_settings
 
-    cfg, paths = run_settings(run_dir)
+    cfg, paths = run_settings(run_dir, list(set_ or []))
     _run_and_write(cfg, paths, out or run_dir, run_dir / "codebook.yaml", cache_dir, quiet)
 
 

@@ -432,6 +432,18 @@ def membership_events(
     for code in codes:
         now = {index[p] for p in code.passage_ids}
         before = outcome.previous_rows.get(code.id)
+        if not now and code.id in outcome.fixed:
+            out.append(
+                {
+                    "rule": "empty",
+                    "code": code.id,
+                    "what": f"'{code.label}' has no passages: none reached "
+                    "cluster.seed_threshold (lower it with --set, or add passages)",
+                    "gained": 0,
+                    "lost": len(before or ()),
+                }
+            )
+            continue
         if before is None:
             if code.id not in outcome.fixed:
                 out.append(

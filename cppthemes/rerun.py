@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from cppthemes.codebook import load_codebook
-from cppthemes.config import Config
+from cppthemes.config import Config, _explain, _parse_value, _set_dotted
 from cppthemes.decisions import Plan, Previous, read_plan, read_previous
 from cppthemes.errors import ConfigError, RunDirError
 from cppthemes.qdc import read_qdc
@@ -37,8 +39,8 @@ def load_plan(codebook: Path, previous_dir: Path | None = None) -> Loaded:
     return Loaded(read_plan(book, str(codebook), previous), previous, base)
 
 
-def run_settings(run_dir: Path) -> tuple[Config, list[str]]:
-    """The settings and input paths recorded in a run folder's run.json."""
+def run_settings(run_dir: Path, overrides: list[str] | None = None) -> tuple[Config, list[str]]:
+    """The settings and input paths recorded in a run folder's run.json (plus ``--set``)."""
     path = run_dir / "run.json"
     try:
         run = json.loads(path.read_text(encoding="utf-8"))
@@ -46,10 +48,16 @@ def run_settings(run_dir: Path) -> tuple[Config, list[str]]:
         raise RunDirError(f"{path}: missing; is {run_dir} a cppthemes run folder?") from None
     except json.JSONDecodeError as exc:
         raise RunDirError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    data = run.get("config") or {}
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item}: expected key=value, e.g. cluster.n_codes=12")
+        _set_dotted(data, key.strip(), _parse_value(raw.strip()))
     try:
-        cfg = Config.model_validate(run.get("config") or {})
-    except ValueError as exc:
-        raise ConfigError(f"{path}: its config is not valid for this version ({exc})") from None
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, f"{path} (with --set)")) from None
     paths = [str(p) for p in (run.get("inputs") or {}).get("paths") or []]
     missing = [p for p in paths if not Path(p).exists()]
     if not paths or missing:
