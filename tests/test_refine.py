@@ -273,3 +273,24 @@ def test_run_into_folder_backs_up_an_edited_codebook(first_run: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert (run_dir / "codebook.backup-1.yaml").read_text() == edited
     assert "Hours of work" not in (run_dir / "codebook.yaml").read_text()
+
+
+def test_refine_notes_a_seed_without_passages_and_takes_set(
+    first_run: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(first_run, run_dir)
+    _edit(
+        run_dir,
+        lambda book: book.__setitem__(
+            "seeded", [{"label": "Nothing like it", "examples": ["zebra xylophone quokka"]}]
+        ),
+    )
+    result = invoke("refine", str(run_dir), "-q", "--set", "cluster.seed_threshold=0.9")
+    assert result.exit_code == 0, result.output
+    assert "has no passages" in result.output
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["config"]["cluster"]["seed_threshold"] == 0.9
+    assert any(e["rule"] == "empty" for e in _audit(run_dir))
+    bad = invoke("refine", str(run_dir), "-q", "--set", "cluster.nope=1")
+    assert bad.exit_code == 1 and "unknown setting" in bad.output
