@@ -294,3 +294,51 @@ def test_refine_notes_a_seed_without_passages_and_takes_set(
     assert any(e["rule"] == "empty" for e in _audit(run_dir))
     bad = invoke("refine", str(run_dir), "-q", "--set", "cluster.nope=1")
     assert bad.exit_code == 1 and "unknown setting" in bad.output
+
+
+def test_refine_theme_edit_in_place_fixes_the_theme(first_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(first_run, run_dir)
+    book = YAML(typ="safe").load((run_dir / "codebook.yaml").read_text())
+    first, last = book["themes"][0], book["themes"][-1]
+    mover = last["codes"][0]
+    assert mover not in first["codes"]
+
+    def edit(b) -> None:
+        next(c for c in b["codes"] if c["id"] == mover)["theme"] = first["id"]
+        next(t for t in b["themes"] if t["id"] == first["id"])["label"] = "Analyst's theme"
+
+    _edit(run_dir, edit)
+    result = invoke("refine", str(run_dir), "-q")
+    assert result.exit_code == 0, result.output
+    after = YAML(typ="safe").load((run_dir / "codebook.yaml").read_text())
+    theme = next(t for t in after["themes"] if t["id"] == first["id"])
+    assert theme["status"] == "kept" and theme["label"] == "Analyst's theme"
+    assert mover in theme["codes"] and set(first["codes"]) <= set(theme["codes"])
+    assert any(e["rule"] == "theme (edited)" for e in _audit(run_dir))
+
+
+def test_run_with_codebook_of_another_corpus_anchors_on_quotes(
+    corpus: Path, tmp_path: Path
+) -> None:
+    first = tmp_path / "first"
+    assert invoke("run", str(corpus), "--out", str(first), "--codes", "3", "-q").exit_code == 0
+    book_path = tmp_path / "book.yaml"
+    yaml = YAML()
+    book = yaml.load((first / "codebook.yaml").read_text())
+    book["codes"][0]["status"] = "kept"
+    with book_path.open("w") as fh:
+        yaml.dump(book, fh)
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in corpus.glob("*.txt"):  # the same talk under other file names: no shared ids
+        (other / f"renamed-{f.name}").write_text(f.read_text())
+    out = tmp_path / "out"
+    result = invoke("run", str(other), "--out", str(out), "--codebook", str(book_path))
+    assert result.exit_code == 0, result.output
+    codes = {
+        c["id"]: c for c in YAML(typ="safe").load((out / "codebook.yaml").read_text())["codes"]
+    }
+    kept = codes[book["codes"][0]["id"]]
+    assert kept["status"] == "kept" and kept["label"] == book["codes"][0]["label"]
+    assert kept["size"] > 0
