@@ -49,7 +49,7 @@ FILES = (
     "passages.jsonl", "transcripts.jsonl", "codebook.yaml", "codes.csv", "passages.csv",
     "tables.xlsx", "report.md", "report.html", "project.qdpx", "codebook.qdc", "run.json",
 )  # fmt: skip
-# Written by later stages when they exist: the codebook's audit trail, one JSON object a line.
+# The codebook's audit trail, one JSON object a line: written by runs that applied a codebook.
 AUDIT_FILE = "audit.jsonl"
 
 
