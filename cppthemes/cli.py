@@ -153,26 +153,73 @@ def run(
     meta_from_name: MetaOpt = None,
     facilitator: FacilitatorOpt = None,
     strict: StrictOpt = False,
+    codebook: Annotated[
+        Path | None,
+        typer.Option("--codebook", help="An edited codebook.yaml (or a REFI-QDA .qdc) to apply."),
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option("--framework", help="Map codes to a framework: cfir, or a YAML file."),
+    ] = None,
+    deductive: Annotated[
+        bool, typer.Option("--deductive", help="Use the framework's constructs as seeded codes.")
+    ] = False,
 ) -> None:
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
-    from cppthemes.embed import EmbeddingCache, default_cache_dir
-    from cppthemes.pipeline import run as run_pipeline
-    from cppthemes.runfolder import write_run
 
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
     overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
     overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
     overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
+    overrides += [f"codebook.framework={json.dumps(framework)}"] if framework else []
+    overrides += ["codebook.deductive=true"] if deductive else []
     cfg = load_config(config, overrides)
+    _run_and_write(cfg, [str(p) for p in paths], out, codebook, cache_dir, quiet)
+
+
+def _run_and_write(
+    cfg: Any,
+    paths: list[str],
+    out: Path,
+    codebook: Path | None,
+    cache_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Shared by `run` and `refine`: run the pipeline (with a codebook), write, summarise."""
+    from cppthemes.embed import EmbeddingCache, default_cache_dir
+    from cppthemes.pipeline import run as run_pipeline
+    from cppthemes.rerun import load_plan
+    from cppthemes.runfolder import write_run
+
     cache = EmbeddingCache(cache_dir or default_cache_dir())
+    loaded = load_plan(codebook) if codebook is not None else None
 
     def progress(stage: str, done: int, total: int) -> None:
         if not quiet and (done == 0 or done == total):
             err.print(f"[dim]{stage}[/dim] {done}/{total}" if total > 1 else f"[dim]{stage}[/]")
 
-    result = run_pipeline(paths, cfg, cache=cache, on_progress=progress, on_skip=_print_skipped)
-    written = write_run(result, cfg, out, [str(p) for p in paths])
+    result = run_pipeline(
+        paths,
+        cfg,
+        cache=cache,
+        on_progress=progress,
+        on_skip=_print_skipped,
+        plan=loaded.plan if loaded else None,
+        previous=loaded.previous if loaded else None,
+    )
+    written = write_run(result, cfg, out, paths, codebook_base=loaded.base if loaded else None)
+    runs = [e.get("run") for e in result.audit]
+    for event in result.audit:
+        if event.get("run") != (runs[-1] if runs else None):
+            continue
+        if event["rule"] == "not applied":
+            err.print(f"not applied: {event['code']}: {event['what']}", markup=False)
+        elif event["rule"] == "empty":
+            err.print(f"note: {event['code']}: {event['what']}", markup=False)
+    for path in written:
+        if ".backup-" in path.name:
+            err.print(f"note: the earlier codebook was kept as {path}", markup=False)
     skipped: list[dict[str, Any]] = result.info.get("skipped") or []  # type: ignore[assignment]
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
@@ -189,6 +236,78 @@ def run(
         )
     for path in written:
         typer.echo(str(path))
+
+
+@app.command()
+@reports_errors
+def refine(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder whose codebook.yaml you edited.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of RUN_DIR.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Re-run with the run folder's inputs and settings, applying its edited codebook.yaml."""
+    from cppthemes.rerun import run_settings
+
+    cfg, paths = run_settings(run_dir, list(set_ or []))
+    _run_and_write(cfg, paths, out or run_dir, run_dir / "codebook.yaml", cache_dir, quiet)
+
+
+@app.command("codes")
+@reports_errors
+def codes_table(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+) -> None:
+    """The run's codes as a table: id, label, size, prevalence, stability, status."""
+    from cppthemes.review import code_rows
+
+    table = Table(
+        "id",
+        "label",
+        "size",
+        "speakers",
+        "transcripts",
+        "stability",
+        "status",
+        "theme",
+        title=str(run_dir),
+    )
+    for row in code_rows(run_dir):
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+@reports_errors
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    code: Annotated[str, typer.Argument(help="A code id, e.g. C07.")],
+) -> None:
+    """One code: label, keyphrases, quotes with provenance, nearest codes, constructs."""
+    from cppthemes.review import code_detail
+
+    Console(highlight=False).print(code_detail(run_dir, code), markup=False)
+
+
+@app.command("import-codebook")
+@reports_errors
+def import_codebook(
+    qdc: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="codebook.yaml to write.")],
+) -> None:
+    """Turn a REFI-QDA .qdc codebook into a codebook.yaml of seeded codes for --codebook."""
+    from cppthemes.codebook import render_book
+    from cppthemes.files import atomic_write_text
+    from cppthemes.qdc import read_qdc
+
+    book = read_qdc(qdc)
+    atomic_write_text(out, render_book(book))
+    err.print(f"{len(book['seeded'])} seeded codes written to {out}", markup=False)
 
 
 @app.command()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from cppthemes.errors import InputError
@@ -21,7 +22,10 @@ SCHEMA_VERSION = 1
 HEADER = """\
 # cppthemes codebook: candidate codes and themes proposed by the tool.
 # Every quote is verbatim: `source`, `speaker` and `line` point to where it was said.
-# Schema: docs/outputs.md. The tool proposes; the analyst decides.
+# The tool proposes; the analyst decides. Edit a code's label, description, theme or status
+# (kept, discarded), or add entries under `decisions:` (rename, describe, merge, split, discard,
+# keep, theme) and new codes under `seeded:`; then `cppthemes refine RUN_DIR` applies them.
+# Schema and examples: docs/codebook.md.
 """
 
 
@@ -58,9 +62,14 @@ def quote_dict(q: Quote) -> dict[str, Any]:
     }
 
 
-def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, Any]:
+def codebook_dict(
+    codes: Sequence[Code], themes: Sequence[Theme], state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The codebook as plain data; ``state`` (run.json's "codebook") adds what reruns need."""
     theme_of = {cid: t.id for t in themes for cid in t.code_ids}
-    return {
+    state = state or {}
+    kept_themes = set(state.get("kept_themes") or ())
+    book: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "codes": [
             {
@@ -77,6 +86,12 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
                 "distinctiveness": c.distinctiveness,
                 "nearest_code": c.nearest_code,
                 "weak": c.weak,
+                **({"examples": list(c.examples)} if c.examples else {}),
+                **(
+                    {"constructs": [{"construct": k, "similarity": v} for k, v in c.constructs]}
+                    if c.constructs
+                    else {}
+                ),
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
             }
@@ -86,18 +101,76 @@ def codebook_dict(codes: Sequence[Code], themes: Sequence[Theme]) -> dict[str, A
             {
                 "id": t.id,
                 "label": t.label,
+                "status": "kept" if t.id in kept_themes else "candidate",
                 "description": t.description,
                 "codes": list(t.code_ids),
                 "prevalence": prevalence_dict(t.prevalence),
             }
             for t in themes
         ],
+        "decisions": [],
+        "seeded": [],
     }
+    if state.get("discarded"):
+        book["discarded"] = [dict(d) for d in state["discarded"]]
+    if state.get("retired"):
+        book["retired"] = list(state["retired"])
+    return book
 
 
-def dump_codebook(codes: Sequence[Code], themes: Sequence[Theme]) -> str:
+def _update(old: Any, new: Any) -> Any:
+    """``new`` written into ``old`` in place where shapes agree, so comments stay attached.
+
+    Mappings keep their comments per key; lists of codes or themes are matched by ``id``.
+    """
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            del old[key]
+        for key, value in new.items():
+            old[key] = _update(old[key], value) if key in old else value
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        by_id = {
+            str(item["id"]): item
+            for item in old
+            if isinstance(item, CommentedMap) and item.get("id") is not None
+        }
+        if not by_id:
+            return new
+        items = [
+            _update(by_id[str(v["id"])], v)
+            if isinstance(v, dict) and str(v.get("id")) in by_id
+            else v
+            for v in new
+        ]
+        old.clear()
+        old.extend(items)
+        return old
+    return new
+
+
+def dump_codebook(
+    codes: Sequence[Code],
+    themes: Sequence[Theme],
+    state: dict[str, Any] | None = None,
+    base: str | None = None,
+) -> str:
+    """The codebook file; with ``base`` (the analyst's edited file) its comments are kept."""
+    data = codebook_dict(codes, themes, state)
     buffer = io.StringIO()
-    _yaml().dump(codebook_dict(codes, themes), buffer)
+    if base is not None:
+        old = _yaml().load(base)
+        if isinstance(old, CommentedMap):
+            _yaml().dump(_update(old, data), buffer)
+            return buffer.getvalue()
+    _yaml().dump(data, buffer)
+    return HEADER + buffer.getvalue()
+
+
+def render_book(book: dict[str, Any]) -> str:
+    """Any codebook-shaped mapping as YAML with the header (e.g. one imported from .qdc)."""
+    buffer = io.StringIO()
+    _yaml().dump(book, buffer)
     return HEADER + buffer.getvalue()
 
 

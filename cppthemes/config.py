@@ -150,6 +150,15 @@ class ThemesConfig(_Section):
     distance_threshold: float = Field(default=0.45, gt=0.0, le=2.0)
 
 
+class CodebookConfig(_Section):
+    """How an edited codebook and a deductive framework shape a rerun."""
+
+    match_similarity: float = Field(default=0.7, ge=-1.0, le=1.0)
+    framework: str = ""
+    deductive: bool = False
+    constructs_per_code: int = Field(default=3, ge=1)
+
+
 class Config(_Section):
     """All settings of a run."""
 
@@ -159,6 +168,7 @@ class Config(_Section):
     cluster: ClusterConfig = ClusterConfig()
     label: LabelConfig = LabelConfig()
     themes: ThemesConfig = ThemesConfig()
+    codebook: CodebookConfig = CodebookConfig()
 
 
 def _parse_value(raw: str) -> Any:

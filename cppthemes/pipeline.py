@@ -7,14 +7,19 @@ manifest needs. It prints nothing: progress goes to the ``on_progress`` callback
 from __future__ import annotations
 
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cppthemes import __version__
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
+from cppthemes.decisions import Plan, Previous, SeedSpec
 from cppthemes.embed import (
     Embedder,
     EmbeddingCache,
@@ -22,12 +27,14 @@ from cppthemes.embed import (
     embed,
     embed_chunked,
 )
-from cppthemes.errors import InputError
+from cppthemes.errors import ConfigError, InputError
+from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
-from cppthemes.records import Result
+from cppthemes.records import Code, Result
+from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
@@ -42,6 +49,8 @@ def run(
     cache: EmbeddingCache | None = None,
     on_progress: Progress | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
+    plan: Plan | None = None,
+    previous: Previous | None = None,
 ) -> Result:
     """Run every stage on the transcripts under ``paths`` and return the result."""
     notify = on_progress or (lambda stage, done, total: None)
@@ -74,8 +83,9 @@ def run(
 
     sentences = spacy_sentences(cfg.label.language)
 
-    def embed_units(texts: Sequence[str]) -> np.ndarray:
-        # Topic segmentation compares turns; their vectors go through the same cache.
+    def embed_texts(texts: Sequence[str]) -> np.ndarray:
+        # Turns (topic segmentation), example phrases (seeded codes) and keyphrase candidates
+        # (labels) are all embedded through the same cache as the passages.
         return embed(texts, model, cache)[0]
 
     notify("segment", 0, len(transcripts))
@@ -84,7 +94,7 @@ def run(
         cfg.segment,
         count_tokens=model.count_tokens,
         sentencizer=sentences,
-        embed=embed_units,
+        embed=embed_texts,
     )
     if not passages:
         raise InputError(
@@ -99,39 +109,110 @@ def run(
     vectors, cached = embed_chunked(chunks, model, cache, on_progress=on_progress)
     lap("embed")
 
+    framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None
+    if cfg.codebook.deductive and framework is None:
+        raise ConfigError(
+            "codebook.deductive=true needs a framework (codebook.framework / --framework)"
+        )
+    extra_seeds: list[SeedSpec] = []
+    if framework is not None and cfg.codebook.deductive:
+        have = {c.label for c in plan.codes if c.status == "deductive"} if plan else set()
+        extra_seeds = [
+            SeedSpec(
+                label=c.name,
+                description=c.description,
+                examples=(c.text, *c.examples),
+                status="deductive",
+            )
+            for c in framework.constructs
+            if c.name not in have
+        ]
+
     notify("cluster", 0, len(passages))
-    assignment = cluster(vectors, cfg.cluster)
+    outcome = None
+    if plan is not None or extra_seeds:
+        plan = plan or Plan(source="")
+        outcome = apply_plan(passages, vectors, cfg, plan, previous, embed_texts, extra_seeds)
+        assignment = outcome.assignment
+    else:
+        assignment = cluster(vectors, cfg.cluster)
     lap("cluster")
 
     notify("label", 0, assignment.n_clusters)
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
     terms = passage_terms(passages, cfg.label, names)
-
-    def embed_texts(texts: Sequence[str]) -> np.ndarray:
-        return embed(texts, model, cache)[0]
-
-    codes = label(
-        passages, assignment, vectors, cfg.label, names=names, terms=terms, embed_texts=embed_texts
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an anchor may have no passages yet
+        codes = label(
+            passages,
+            assignment,
+            vectors,
+            cfg.label,
+            names=names,
+            terms=terms,
+            embed_texts=embed_texts,
+        )
     labels = np.asarray(assignment.labels, dtype=int)
     code_centroids = centroids(vectors, labels, assignment.n_clusters)
-    themes = group_codes(
-        codes,
-        code_centroids,
-        passages,
-        terms,
-        cfg.themes,
-        vectors=vectors,
-        label_cfg=cfg.label,
-        embed_texts=embed_texts,
-    )
+    audit: list[dict[str, Any]] = []
+    kept_themes: list[str] = []
+    if outcome is not None:
+        codes, code_centroids = _named(codes, code_centroids, outcome)
+        themes, kept_themes, theme_events = fixed_themes(
+            codes,
+            code_centroids,
+            passages,
+            terms,
+            cfg,
+            plan.themes if plan else [],
+            outcome.successors,
+        )
+        index = {p.id: i for i, p in enumerate(passages)}
+        summary = {
+            "rule": "run",
+            "code": "",
+            "what": f"applied {(plan.source if plan else '') or 'the framework'}: "
+            f"{len(outcome.fixed)} anchored codes, "
+            f"{len(codes) - len(outcome.fixed)} found inductively",
+        }
+        events = [summary, *outcome.events, *theme_events]
+        events += membership_events(codes, outcome, index)
+        # Runs are counted in the folder: its first run is 1 (with or without an audit entry).
+        number = (
+            1 + max((int(e.get("run") or 0) for e in previous.audit), default=1) if previous else 1
+        )
+        audit = [*(previous.audit if previous else ()), *({"run": number, **e} for e in events)]
+    else:
+        themes = group_codes(
+            codes,
+            code_centroids,
+            passages,
+            terms,
+            cfg.themes,
+            vectors=vectors,
+            label_cfg=cfg.label,
+            embed_texts=embed_texts,
+        )
     tree = tree_records(theme_linkage(code_centroids), [c.id for c in codes])
+    passage_constructs: dict[str, tuple[str, float]] = {}
+    if framework is not None:
+        keys = [c.key for c in framework.constructs]
+        cvecs = construct_vectors(
+            np.vstack(
+                [embed_texts([c.text, *c.examples]).mean(axis=0) for c in framework.constructs]
+            )
+        )
+        top = closest(code_centroids, cvecs, keys, cfg.codebook.constructs_per_code)
+        codes = [replace(c, constructs=t) for c, t in zip(codes, top, strict=True)]
+        for p, best in zip(passages, closest(vectors, cvecs, keys, 1), strict=True):
+            passage_constructs[p.id] = best[0]
     lap("label")
 
     xy = passage_map(vectors, cfg.cluster.seed)
     coords = {p.id: (float(x), float(y)) for p, (x, y) in zip(passages, xy, strict=True)}
     lap("map")
 
+    theme_of = {cid: t.id for t in themes for cid in t.code_ids}
     passage_codes: dict[str, str | None] = {p.id: None for p in passages}
     for code in codes:
         for pid in code.passage_ids:
@@ -154,6 +235,45 @@ def run(
             ],
         },
         "theme_tree": tree,
+        "neighbours": neighbours(codes, code_centroids),
+        "codebook": {
+            "source": plan.source if plan else None,
+            "applied": dict(
+                sorted(
+                    Counter(
+                        e["rule"] for e in audit[len(previous.audit) if previous else 0 :]
+                    ).items()
+                )
+            ),
+            "not_applied": [
+                f"{e['code']}: {e['what']}"
+                for e in audit
+                if e.get("rule") == "not applied"
+                and e.get("run") == (audit[-1].get("run") if audit else None)
+            ],
+            "codes": {
+                c.id: {
+                    "label": c.label,
+                    "description": c.description,
+                    "status": c.status,
+                    "theme": theme_of.get(c.id),
+                }
+                for c in codes
+            },
+            "retired": outcome.retired if outcome else [],
+            "discarded": outcome.discarded if outcome else [],
+            "kept_themes": kept_themes,
+        },
+        "framework": (
+            {
+                "name": framework.name,
+                "source": framework.source,
+                "constructs": len(framework.constructs),
+                "deductive": cfg.codebook.deductive,
+            }
+            if framework
+            else None
+        ),
         "embeddings": {
             "passages": len(passages),
             "pieces": sum(len(c) for c in chunks),
@@ -173,4 +293,45 @@ def run(
         segment_stats=stats,
         info=info,
         coords=coords,
+        audit=tuple(audit),
+        passage_constructs=passage_constructs,
     )
+
+
+def _named(codes: list[Code], cents: np.ndarray, outcome: Outcome) -> tuple[list[Code], np.ndarray]:
+    """Codes with the ids, labels and statuses the codebook fixed, in id order."""
+    named = []
+    for code, cid in zip(codes, outcome.ids, strict=True):
+        fields = outcome.fixed.get(cid, {})
+        coherence = code.coherence if code.coherence == code.coherence else 0.0
+        named.append(
+            replace(
+                code,
+                id=cid,
+                label=fields.get("label") or code.label,
+                description=fields.get("description") or "",
+                status=fields.get("status", "candidate"),
+                examples=tuple(fields.get("examples") or ()),
+                coherence=coherence,
+            )
+        )
+    cents = cents.copy()
+    for i, code in enumerate(named):
+        if not code.passage_ids and code.id in outcome.centres:
+            cents[i] = outcome.centres[code.id]  # an anchor with no passages yet: its seed
+    order = sorted(range(len(named)), key=lambda i: (_number(named[i].id), named[i].id))
+    return [named[i] for i in order], cents[order] if len(order) else cents
+
+
+def neighbours(
+    codes: Sequence[Code], cents: np.ndarray, top: int = 3
+) -> dict[str, list[list[Any]]]:
+    """Each code's closest other codes by centre (id, cosine): what `cppthemes show` lists."""
+    if len(codes) < 2:
+        return {}
+    sims = cents @ cents.T
+    out = {}
+    for i, code in enumerate(codes):
+        order = [j for j in np.argsort(-sims[i], kind="stable") if j != i][:top]
+        out[code.id] = [[codes[j].id, round(float(sims[i, j]), 4)] for j in order]
+    return out

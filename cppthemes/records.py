@@ -121,6 +121,10 @@ class Code:
     description: str = ""
     # Mean best-match Jaccard over resampled re-clusterings (0-1); None when not measured.
     stability: float | None = None
+    # Example phrases that define a seeded code (its anchor is their embedded mean).
+    examples: tuple[str, ...] = ()
+    # Closest framework constructs (name, cosine similarity), best first; empty without one.
+    constructs: tuple[tuple[str, float], ...] = ()
 
     @property
     def size(self) -> int:
@@ -180,6 +184,8 @@ class Result:
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
     # The codebook's audit trail (one mapping per recorded decision or change), if any.
     audit: tuple[dict[str, Any], ...] = ()
+    # Passage id -> closest framework construct (name, cosine similarity), with --framework.
+    passage_constructs: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     @property
     def coverage(self) -> float:

@@ -19,7 +19,7 @@ from cppthemes.codebook import dump_codebook, load_codebook
 from cppthemes.config import Config
 from cppthemes.errors import CppthemesError, RunDirError
 from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, render_xlsx
-from cppthemes.files import write_all
+from cppthemes.files import atomic_write_bytes, write_all
 from cppthemes.records import (
     Code,
     Passage,
@@ -49,7 +49,7 @@ FILES = (
     "passages.jsonl", "transcripts.jsonl", "codebook.yaml", "codes.csv", "passages.csv",
     "tables.xlsx", "report.md", "report.html", "project.qdpx", "codebook.qdc", "run.json",
 )  # fmt: skip
-# Written by later stages when they exist: the codebook's audit trail, one JSON object a line.
+# The codebook's audit trail, one JSON object a line: written by runs that applied a codebook.
 AUDIT_FILE = "audit.jsonl"
 
 
@@ -76,6 +76,8 @@ def passages_jsonl(result: Result) -> str:
         }
         if p.id in result.coords:
             record["x"], record["y"] = result.coords[p.id]
+        if p.id in result.passage_constructs:
+            record["construct"], record["construct_similarity"] = result.passage_constructs[p.id]
         lines.append(json.dumps(record, ensure_ascii=False))
     return "\n".join(lines) + "\n" if lines else ""
 
@@ -142,6 +144,9 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         "clustering": result.info.get("cluster"),
         "stability": result.info.get("stability"),
         "theme_tree": result.info.get("theme_tree"),
+        "neighbours": result.info.get("neighbours"),
+        "codebook": result.info.get("codebook"),
+        "framework": result.info.get("framework"),
         "embeddings": result.info.get("embeddings"),
         "timings_s": result.info.get("timings_s"),
         "environment": {
@@ -152,20 +157,62 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
     }
 
 
-def write_run(result: Result, cfg: Config, out_dir: Path, paths: list[str]) -> list[Path]:
-    """Render every output first, then write each atomically into ``out_dir``."""
+def _state(result: Result) -> dict[str, Any] | None:
+    state = result.info.get("codebook")
+    return state if isinstance(state, dict) else None
+
+
+def backup_name(out_dir: Path, stem: str, suffix: str) -> Path:
+    """``codebook.backup-N.yaml`` with the first N not yet taken."""
+    n = 1
+    while (out_dir / f"{stem}.backup-{n}{suffix}").exists():
+        n += 1
+    return out_dir / f"{stem}.backup-{n}{suffix}"
+
+
+def write_run(
+    result: Result,
+    cfg: Config,
+    out_dir: Path,
+    paths: list[str],
+    codebook_base: str | None = None,
+) -> list[Path]:
+    """Render every output first, then write each atomically into ``out_dir``.
+
+    ``codebook_base`` is the analyst's codebook the run applied: the new codebook.yaml is
+    written into it so that its comments survive. A codebook.yaml already in ``out_dir`` that
+    differs from the new one is copied to ``codebook.backup-N.yaml`` first (it may hold edits).
+    """
     rendered: Rendered = {
         "passages.jsonl": passages_jsonl(result),
         "transcripts.jsonl": transcripts_jsonl(result),
-        "codebook.yaml": dump_codebook(result.codes, result.themes),
+        "codebook.yaml": dump_codebook(
+            result.codes, result.themes, _state(result), base=codebook_base
+        ),
     }
     for render in EXPORTS.values():
         rendered.update(render(result))
     rendered["run.json"] = (
         json.dumps(manifest(result, cfg, paths), indent=2, ensure_ascii=False) + "\n"
     )
+    if result.audit:
+        rendered[AUDIT_FILE] = "".join(
+            json.dumps(e, ensure_ascii=False, sort_keys=False) + "\n" for e in result.audit
+        )
+    backups: list[Path] = []
+    old_book = out_dir / "codebook.yaml"
+    if old_book.is_file() and old_book.read_text(encoding="utf-8") != rendered["codebook.yaml"]:
+        backup = backup_name(out_dir, "codebook", ".yaml")
+        atomic_write_bytes(backup, old_book.read_bytes())
+        backups.append(backup)
+        old_audit = out_dir / AUDIT_FILE
+        if not result.audit and old_audit.is_file():
+            # A fresh run replaces the codebook: its old audit trail goes with the backup.
+            old_audit.rename(
+                backup.with_name(backup.name.replace("codebook", "audit")).with_suffix(".jsonl")
+            )
     write_all(out_dir, rendered)
-    return [out_dir / name for name in FILES if name in rendered]
+    return [out_dir / name for name in (*FILES, AUDIT_FILE) if name in rendered] + backups
 
 
 def export_run(run_dir: Path, to: str, out_dir: Path | None = None) -> list[Path]:
@@ -299,7 +346,13 @@ def load_run(run_dir: Path) -> Result:
     passages: list[Passage] = []
     passage_codes: dict[str, str | None] = {}
     coords: dict[str, tuple[float, float]] = {}
+    constructs_of: dict[str, tuple[str, float]] = {}
     for r in records:
+        if r.get("construct"):
+            constructs_of[str(r["id"])] = (
+                str(r["construct"]),
+                float(r.get("construct_similarity") or 0.0),
+            )
         passages.append(
             Passage(
                 id=str(r["id"]),
@@ -349,6 +402,11 @@ def load_run(run_dir: Path) -> Result:
                     )
                 )
             stability = c.get("stability")
+            constructs = tuple(
+                (str(k.get("construct")), float(k.get("similarity", 0.0)))
+                for k in c.get("constructs") or []
+                if isinstance(k, dict)
+            )
             codes.append(
                 Code(
                     id=cid,
@@ -364,6 +422,8 @@ def load_run(run_dir: Path) -> Result:
                     distinctiveness=float(c.get("distinctiveness") or 0.0),
                     nearest_code=str(c["nearest_code"]) if c.get("nearest_code") else None,
                     weak=bool(c.get("weak", False)),
+                    examples=tuple(str(e) for e in c.get("examples") or ()),
+                    constructs=constructs,
                 )
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -394,6 +454,9 @@ def load_run(run_dir: Path) -> Result:
         "cluster": run.get("clustering"),
         "stability": run.get("stability"),
         "theme_tree": run.get("theme_tree"),
+        "neighbours": run.get("neighbours"),
+        "codebook": run.get("codebook"),
+        "framework": run.get("framework"),
         "embeddings": run.get("embeddings"),
         "timings_s": run.get("timings_s"),
         "config": run.get("config"),
@@ -408,4 +471,5 @@ def load_run(run_dir: Path) -> Result:
         info=info,
         coords=coords,
         audit=audit,
+        passage_constructs=constructs_of,
     )

@@ -156,6 +156,7 @@ def _code(code: Code, index: int, theme: str | None, hm: Heatmap) -> dict[str, A
             {"text": " ".join(q.text.split()), "where": quote_where(q), "similarity": q.similarity}
             for q in code.quotes
         ],
+        "constructs": [{"construct": k, "similarity": v} for k, v in code.constructs],
     }
 
 
@@ -213,6 +214,16 @@ def build_context(result: Result) -> ReportContext:
             else "; no unstable codes"
         )
         overview.append(("Stability", text))
+    framework = info.get("framework")
+    if isinstance(framework, dict) and framework.get("name"):
+        overview.append(
+            (
+                "Framework",
+                f"{framework['name']} ({framework.get('constructs')} constructs; each code lists "
+                "its closest)"
+                + ("; constructs seeded as codes" if framework.get("deductive") else ""),
+            )
+        )
     if info.get("version"):
         overview.append(("cppthemes version", str(info["version"])))
 

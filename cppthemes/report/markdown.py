@@ -43,6 +43,11 @@ def _code(code: dict[str, Any]) -> list[str]:
             "- Stability (best-match Jaccard when re-clustered on resamples): "
             f"{code['stability']:.2f}{flag}"
         )
+    if code.get("constructs"):
+        lines.append(
+            "- Closest framework constructs: "
+            + "; ".join(f"{k['construct']} ({k['similarity']:.2f})" for k in code["constructs"])
+        )
     lines.append("")
     for q in code["quotes"]:
         lines += [f"> {q['text']}", ">", f"> — {q['where']}", ""]

@@ -1,0 +1,62 @@
+"""Terminal review of a run folder: the codes table and one code in detail.
+
+Both read only the run folder (through ``load_run``), so they work without the model or the
+transcripts; labels edited in codebook.yaml show at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cppthemes.errors import RunDirError
+from cppthemes.report.context import prevalence_line, quote_where
+from cppthemes.runfolder import load_run
+
+
+def code_rows(run_dir: Path) -> list[tuple[str, ...]]:
+    """One row per code: id, label, size, speakers, transcripts, stability, status, theme."""
+    result = load_run(run_dir)
+    theme_of = result.theme_of()
+    return [
+        (
+            c.id,
+            c.label,
+            str(c.size),
+            str(c.prevalence.speakers),
+            f"{c.prevalence.transcripts}/{c.prevalence.transcripts_total}",
+            "" if c.stability is None else f"{c.stability:.2f}",
+            c.status,
+            theme_of.get(c.id, ""),
+        )
+        for c in result.codes
+    ]
+
+
+def code_detail(run_dir: Path, code_id: str) -> str:
+    """A code as text: label, description, keyphrases, prevalence, neighbours, quotes."""
+    result = load_run(run_dir)
+    by_id = {c.id: c for c in result.codes}
+    code = by_id.get(code_id) or by_id.get(code_id.upper())
+    if code is None:
+        raise RunDirError(f"{run_dir}: no code {code_id!r} (codes: {', '.join(by_id) or 'none'})")
+    lines = [f"{code.id}  {code.label}  [{code.status}]"]
+    if code.description:
+        lines.append(code.description)
+    lines.append(f"keyphrases: {', '.join(code.keyphrases) or '(none)'}")
+    lines.append(f"prevalence: {prevalence_line(code.prevalence)}")
+    if code.stability is not None:
+        lines.append(f"stability: {code.stability:.2f}")
+    table = result.info.get("neighbours")
+    neighbours = (table.get(code.id) if isinstance(table, dict) else None) or []
+    if neighbours:
+        near = [f"{cid} {by_id[cid].label} ({sim:.2f})" for cid, sim in neighbours if cid in by_id]
+        lines.append("nearest codes: " + "; ".join(near))
+    if code.constructs:
+        lines.append(
+            "closest constructs: " + "; ".join(f"{k} ({v:.2f})" for k, v in code.constructs)
+        )
+    lines.append("")
+    for q in code.quotes:
+        lines.append(f'"{" ".join(q.text.split())}"')
+        lines.append(f"    - {quote_where(q)}")
+    return "\n".join(lines)
