@@ -117,7 +117,12 @@ def run(
             ],
         },
         "theme_tree": tree,
-        "embeddings": {"passages": len(passages), "from_cache": cached},
+        "embeddings": {
+            "passages": len(passages),
+            "from_cache": cached,
+            # Cache entries whose checksum failed: deleted and embedded again.
+            "corrupt_cache_entries": cache.corrupt if cache else 0,
+        },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
         "warnings": [w.as_dict() for w in corpus.warnings],
