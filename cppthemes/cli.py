@@ -7,6 +7,7 @@ and exit code 1; participants' words never appear in a traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -27,10 +28,18 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+DEBUG_ENV = "CPPTHEMES_DEBUG"
+INTERNAL_ERROR = 3
 
 
 def reports_errors(func: F) -> F:
-    """Turn library errors into one line on stderr and a non-zero exit code."""
+    """Turn every failure into one line on stderr and a non-zero exit code.
+
+    Library errors print their message (which names a file, line or setting, never
+    participants' words). Anything else is a bug: its message and traceback may hold passage
+    text (an exception's arguments, a numpy array's repr), so only its type is printed, unless
+    the user asks for the traceback with ``--debug`` or ``CPPTHEMES_DEBUG=1``.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +51,16 @@ def reports_errors(func: F) -> F:
         except KeyboardInterrupt:
             err.print("interrupted: nothing was written over earlier outputs", markup=False)
             raise typer.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            err.print(
+                f"internal error ({type(exc).__name__}) in cppthemes {__version__}: nothing "
+                f"was written over earlier outputs; rerun with --debug (or {DEBUG_ENV}=1) to "
+                "see the traceback, which may quote transcripts",
+                markup=False,
+            )
+            raise typer.Exit(INTERNAL_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -57,8 +76,16 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks of internal errors (they may quote transcripts)."
+        ),
+    ] = False,
 ) -> None:
     """cppthemes proposes; the analyst decides."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Transcript files or folders.")]
@@ -88,6 +115,18 @@ MetaOpt = Annotated[
 FacilitatorOpt = Annotated[
     list[str] | None,
     typer.Option("--facilitator", help="Speaker who is the facilitator (repeatable)."),
+]
+PseudoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pseudonymize",
+        help="Replace people's names with P01, P02, ... in every output; the mapping is kept "
+        "beside the run folder.",
+    ),
+]
+NamesOpt = Annotated[
+    Path | None,
+    typer.Option("--names", help="Names to pseudonymise, one a line (with --pseudonymize)."),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop at the first file that cannot be read.")
@@ -149,25 +188,41 @@ def run(
     meta_from_name: MetaOpt = None,
     facilitator: FacilitatorOpt = None,
     strict: StrictOpt = False,
+    pseudonymize: PseudoOpt = False,
+    names: NamesOpt = None,
 ) -> None:
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
     from cppthemes.embed import EmbeddingCache, default_cache_dir
     from cppthemes.pipeline import run as run_pipeline
+    from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.runfolder import write_run
 
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
     overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
     overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
+    overrides += ["privacy.pseudonymize=true"] if pseudonymize else []
+    overrides += [f"privacy.names_file={json.dumps(str(names))}"] if names else []
     cfg = load_config(config, overrides)
     cache = EmbeddingCache(cache_dir or default_cache_dir())
+    known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
 
     def progress(stage: str, done: int, total: int) -> None:
         if not quiet and (done == 0 or done == total):
             err.print(f"[dim]{stage}[/dim] {done}/{total}" if total > 1 else f"[dim]{stage}[/]")
 
-    result = run_pipeline(paths, cfg, cache=cache, on_progress=progress, on_skip=_print_skipped)
-    written = write_run(result, cfg, out, [str(p) for p in paths])
+    result = run_pipeline(
+        paths, cfg, cache=cache, on_progress=progress, on_skip=_print_skipped, pseudonyms=known
+    )
+    written = write_run(
+        result,
+        cfg,
+        out,
+        [str(p) for p in paths],
+        on_backup=lambda path: err.print(
+            f"note: codebook.yaml was edited since the last run; kept it as {path}", markup=False
+        ),
+    )
     skipped: list[dict[str, Any]] = result.info.get("skipped") or []  # type: ignore[assignment]
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
@@ -182,6 +237,12 @@ def run(
             f"coverage {result.coverage:.0%}. Report: {out / 'report.md'}",
             markup=False,
         )
+        if result.pseudonyms:
+            err.print(
+                f"{len(set(result.pseudonyms.values()))} people pseudonymised; the mapping "
+                f"(keep it private) is {pseudonym_map_path(out)}",
+                markup=False,
+            )
     for path in written:
         typer.echo(str(path))
 

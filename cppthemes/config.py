@@ -135,6 +135,14 @@ class ThemesConfig(_Section):
     distance_threshold: float = Field(default=0.45, gt=0.0, le=2.0)
 
 
+class PrivacyConfig(_Section):
+    """Pseudonymisation of people's names before anything is written."""
+
+    pseudonymize: bool = False
+    names_file: str = ""
+    entities: bool = True
+
+
 class Config(_Section):
     """All settings of a run."""
 
@@ -144,6 +152,7 @@ class Config(_Section):
     cluster: ClusterConfig = ClusterConfig()
     label: LabelConfig = LabelConfig()
     themes: ThemesConfig = ThemesConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
 
 def _parse_value(raw: str) -> Any:

@@ -7,7 +7,7 @@ manifest needs. It prints nothing: progress goes to the ``on_progress`` callback
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from cppthemes.errors import InputError
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
+from cppthemes.pseudonymize import pseudonymize, read_name_list
 from cppthemes.records import Result
 from cppthemes.segment import embedding_texts, segment, spacy_sentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
@@ -35,8 +36,13 @@ def run(
     cache: EmbeddingCache | None = None,
     on_progress: Progress | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
+    pseudonyms: Mapping[str, str] | None = None,
 ) -> Result:
-    """Run every stage on the transcripts under ``paths`` and return the result."""
+    """Run every stage on the transcripts under ``paths`` and return the result.
+
+    With ``privacy.pseudonymize`` names are replaced right after ingest, so nothing
+    downstream sees them; ``pseudonyms`` is an earlier run's mapping, kept stable.
+    """
     notify = on_progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -52,6 +58,18 @@ def run(
         paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
     )
     transcripts = corpus.transcripts
+    mapping: dict[str, str] = {}
+    if cfg.privacy.pseudonymize:
+        listed = read_name_list(Path(cfg.privacy.names_file)) if cfg.privacy.names_file else []
+        pseudonymized, mapping = pseudonymize(
+            transcripts,
+            names=[*listed, *cfg.ingest.facilitators],
+            not_names=cfg.segment.facilitators,
+            use_entities=cfg.privacy.entities,
+            existing=pseudonyms,
+        )
+        transcripts = tuple(pseudonymized)
+        cfg = _config_without_names(cfg, mapping)
     lap("ingest")
 
     notify("load model", 0, 1)
@@ -137,4 +155,13 @@ def run(
         segment_stats=stats,
         info=info,
         coords=coords,
+        pseudonyms=mapping,
     )
+
+
+def _config_without_names(cfg: Config, mapping: Mapping[str, str]) -> Config:
+    """The settings as recorded in run.json and the report: given facilitator names replaced."""
+    if not cfg.ingest.facilitators:
+        return cfg
+    named = [mapping.get(" ".join(n.split()), n) for n in cfg.ingest.facilitators]
+    return cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"facilitators": named})})

@@ -174,6 +174,9 @@ class Result:
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
     # The codebook's audit trail (one mapping per recorded decision or change), if any.
     audit: tuple[dict[str, Any], ...] = ()
+    # With privacy.pseudonymize: name -> pseudonym. Private: written beside the run folder
+    # (never into it) by runfolder.write_run.
+    pseudonyms: dict[str, str] = field(default_factory=dict)
 
     @property
     def coverage(self) -> float:

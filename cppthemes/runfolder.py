@@ -19,7 +19,8 @@ from cppthemes.codebook import dump_codebook, load_codebook
 from cppthemes.config import Config
 from cppthemes.errors import CppthemesError, RunDirError
 from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, render_xlsx
-from cppthemes.files import write_all
+from cppthemes.files import atomic_write_text, sha256_bytes, write_all
+from cppthemes.pseudonymize import pseudonym_map_path, pseudonyms_csv
 from cppthemes.records import (
     Code,
     Passage,
@@ -128,7 +129,12 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         },
         "skipped": result.info.get("skipped", []),
         "warnings": result.info.get("warnings", []),
-        "config": cfg.model_dump(),
+        # As the pipeline recorded it: with pseudonymisation, given names are pseudonyms here.
+        "config": result.info.get("config") or cfg.model_dump(),
+        "privacy": {
+            "pseudonymized": bool(result.pseudonyms),
+            "pseudonyms": len(set(result.pseudonyms.values())),
+        },
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
         "seeds": {"cluster": cfg.cluster.seed},
         "counts": {
@@ -151,8 +157,34 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
     }
 
 
-def write_run(result: Result, cfg: Config, out_dir: Path, paths: list[str]) -> list[Path]:
-    """Render every output first, then write each atomically into ``out_dir``."""
+def _recorded_hashes(out_dir: Path) -> dict[str, str]:
+    """SHA-256 of each output as the last run wrote it (run.json ``outputs``), if readable."""
+    try:
+        run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+        outputs = run.get("outputs") or {}
+        return {str(k): str(v) for k, v in outputs.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+# Files that analysts edit by hand: replaced only after a backup when they were changed.
+EDITABLE = ("codebook.yaml",)
+
+
+def write_run(
+    result: Result,
+    cfg: Config,
+    out_dir: Path,
+    paths: list[str],
+    *,
+    on_backup: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Render every output first, then write them all into ``out_dir`` (files.write_all).
+
+    run.json records the SHA-256 of every other output, so the next run can tell whether the
+    analyst edited codebook.yaml since, and back it up before replacing it. With
+    pseudonymisation the name -> pseudonym mapping goes beside the folder (never into it).
+    """
     rendered: Rendered = {
         "passages.jsonl": passages_jsonl(result),
         "transcripts.jsonl": transcripts_jsonl(result),
@@ -160,10 +192,25 @@ def write_run(result: Result, cfg: Config, out_dir: Path, paths: list[str]) -> l
     }
     for render in EXPORTS.values():
         rendered.update(render(result))
-    rendered["run.json"] = (
-        json.dumps(manifest(result, cfg, paths), indent=2, ensure_ascii=False) + "\n"
+    outputs = {
+        name: sha256_bytes(c.encode("utf-8") if isinstance(c, str) else c)
+        for name, c in rendered.items()
+    }
+    run = manifest(result, cfg, paths)
+    run["outputs"] = outputs
+    rendered["run.json"] = json.dumps(run, indent=2, ensure_ascii=False) + "\n"
+    recorded = _recorded_hashes(out_dir)
+    if result.pseudonyms:
+        # The key to re-identification: beside the run folder, readable by the owner only.
+        atomic_write_text(
+            pseudonym_map_path(out_dir), pseudonyms_csv(result.pseudonyms), mode=0o600
+        )
+    write_all(
+        out_dir,
+        rendered,
+        last_written={name: recorded.get(name) for name in EDITABLE},
+        on_backup=on_backup,
     )
-    write_all(out_dir, rendered)
     return [out_dir / name for name in FILES if name in rendered]
 
 

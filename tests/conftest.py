@@ -63,7 +63,6 @@ def _is_loopback(address: object) -> bool:
         return False  # a host name: resolving it would already be a lookup on the network
 
 
-
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     """Every test runs offline: connecting to any non-loopback address fails loudly.
