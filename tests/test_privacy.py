@@ -115,7 +115,10 @@ def test_privacy_pseudonyms_stable_and_offsets_consistent() -> None:
     t = Transcript("t", "t.txt", "t.txt", "text", plain, tuple(parse_turns(plain, "t")))
     (new,), mapping = pseudonymize([t], names=["Bob"], not_names=["interviewer"])
     assert mapping == {"Anna": "P01", "Bob Smith": "P02"}  # "Bob" is part of "Bob Smith"
-    assert new.plain_text == "P01: I met P02 and P01's friend.\nInterviewer: And P02?\nP02: Yes, P01.\n"
+    assert (
+        new.plain_text
+        == "P01: I met P02 and P01's friend.\nInterviewer: And P02?\nP02: Yes, P01.\n"
+    )
     assert [turn.speaker for turn in new.turns] == ["P01", "Interviewer", "P02"]
     check_offsets(new)
     # Known names keep their pseudonyms; a new one gets the next number.
@@ -184,9 +187,7 @@ def test_privacy_failing_runs_never_print_passage_text(
     corpus = _secret_corpus(tmp_path / "c")
     extra, patch = FAILURES[stage]
     if stage != "missing model":
-        monkeypatch.setattr(
-            pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder()
-        )
+        monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
     if patch is not None:
         monkeypatch.setattr(pipeline, patch[0], patch[1])
     args = ["run", str(corpus), "--out", str(tmp_path / "out"), *extra]
