@@ -74,8 +74,9 @@ def test_privacy_pseudonymize_no_name_survives_in_any_output(tmp_path: Path, fak
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     files = _all_output_text(out)
-    assert {"passages.jsonl", "codebook.yaml", "codes.csv", "passages.csv", "report.md",
-            "report.html", "codebook.qdc", "transcripts.jsonl", "run.json"} <= set(files)  # fmt: skip
+    expected = {"passages.jsonl", "codebook.yaml", "codes.csv", "passages.csv", "report.md",
+                "report.html", "codebook.qdc", "transcripts.jsonl", "run.json"}  # fmt: skip
+    assert expected <= set(files)
     assert any(k.startswith("project.qdpx!") for k in files)
     assert any(k.startswith("tables.xlsx!") for k in files)
     for name, text in files.items():
