@@ -96,10 +96,18 @@ def dump_codebook(codes: Sequence[Code], themes: Sequence[Theme]) -> str:
 
 def load_codebook(path: Path) -> dict[str, Any]:
     """Read a codebook file back; errors name the file and line."""
+    from cppthemes.safeyaml import check_yaml
+
     try:
-        data = _yaml().load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        check_yaml(text, path)  # depth and alias-bomb bounds before the recursive loader
+        data = _yaml().load(text)
     except FileNotFoundError:
         raise InputError(path, "codebook file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start}); re-save as UTF-8") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -62,8 +62,12 @@ def _read_yaml(path: Path) -> dict[str, dict[str, str]]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from cppthemes.safeyaml import check_yaml
+
+    text = read_text(path)
+    check_yaml(text, path)  # depth and alias-bomb bounds before the recursive loader
     try:
-        data = YAML(typ="safe").load(read_text(path))
+        data = YAML(typ="safe").load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
