@@ -46,7 +46,8 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CppthemesError as exc:
-            err.print(f"error: {exc}", markup=False)
+            # One line, always: a library message with a line break (a parser's) is joined.
+            err.print(f"error: {' '.join(str(exc).splitlines())}", markup=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted: nothing was written over earlier outputs", markup=False)

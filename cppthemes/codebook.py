@@ -111,7 +111,8 @@ def load_codebook(path: Path) -> dict[str, Any]:
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise InputError(path, f"not valid YAML ({getattr(exc, 'problem', exc)})", line) from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise InputError(path, f"not valid YAML ({problem})", line) from None
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
         raise InputError(path, "not a cppthemes codebook (no 'codes:' list)", 1)
     return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 import socket
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
+# Fuzz tests draw examples(n) inputs each: n in CI, n * CPPTHEMES_FUZZ_SCALE in the long runs
+# of scripts/fuzz.py.
+FUZZ_SCALE = float(os.environ.get("CPPTHEMES_FUZZ_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    """How many examples a fuzz test draws (scaled for long runs)."""
+    return max(1, int(n * FUZZ_SCALE))
 
 
 class FakeEmbedder:
