@@ -9,8 +9,10 @@ silently ignore everything past its window.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 from cppthemes.config import SegmentConfig
 from cppthemes.ingest.nonspeech import strip_nonspeech
@@ -92,7 +94,14 @@ def _pack(
 
 
 def _line_of(transcript: Transcript, char: int) -> int:
-    return transcript.plain_text.count("\n", 0, char) + 1
+    # Bisect over the newline positions, not count("\n", 0, char) per passage: that was
+    # quadratic, minutes for one 50 MB transcript (docs/robustness.md).
+    return bisect.bisect_left(_newlines(transcript.plain_text), char) + 1
+
+
+@lru_cache(maxsize=4)
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
 
 
 def segment(

@@ -29,7 +29,7 @@ from cppthemes.runfolder import load_run
 from tests.conftest import examples
 
 FUZZ = settings(
-    max_examples=examples(150),
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

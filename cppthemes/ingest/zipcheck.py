@@ -10,6 +10,7 @@ with defusedxml.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from cppthemes.errors import InputError
@@ -34,8 +35,9 @@ def _xml_prolog_is_safe(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool
                 break  # the root element opened: the prolog is behind us
     except DefusedXmlException:
         return False
-    except ParseError:
-        return True  # damaged XML: the reader reports it as a damaged file
+    except (ParseError, zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError,
+            NotImplementedError, OSError):  # fmt: skip
+        return True  # a damaged part: the reader reports the file as damaged
     return True
 
 
@@ -43,10 +45,10 @@ def check_archive(path: Path, kind: str) -> None:
     """Raise ``InputError`` unless ``path`` is a zip archive that is safe to unpack."""
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        return  # not a zip at all: nothing to unpack; the reader names it a damaged file
     except OSError as exc:
         raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError):
+        return  # not a readable zip: nothing to unpack; the reader names it a damaged file
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
