@@ -298,13 +298,12 @@ def test_fuzz_billion_laughs_in_office_xml_is_refused(tmp_path: Path, fmt: str, 
 @pytest.mark.parametrize("fmt", ["docx", "xlsx"])
 def test_fuzz_zip_bomb_is_refused_before_unpacking(tmp_path: Path, fmt: str) -> None:
     bomb = io.BytesIO()
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
-        with z.open("bomb.xml", "w") as fh:  # 64 MB of zeros pack into ~64 KB
-            for _ in range(64):
-                fh.write(bytes(1 << 20))
-    with zipfile.ZipFile(bomb) as z:
-        data = z.read("bomb.xml") if False else None  # noqa: SIM108 - never unpack it here
-        assert data is None and z.getinfo("bomb.xml").file_size == 64 << 20
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z,
+        z.open("bomb.xml", "w") as fh,
+    ):
+        for _ in range(64):  # 64 MB of zeros pack into ~64 KB
+            fh.write(bytes(1 << 20))
     path = tmp_path / f"f.{fmt}"
     raw = _valid(fmt)
     out = io.BytesIO()
