@@ -121,6 +121,7 @@ def measure(corpus: Path, work: Path, overrides: list[str]) -> dict[str, object]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--chars", type=int, default=3000, help="Size of each of the files.")
     parser.add_argument("--megabytes", type=float, default=50.0)
     parser.add_argument("--set", action="append", default=[], help="Setting overrides.")
     parser.add_argument("--json", action="store_true")
@@ -129,7 +130,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         start = time.perf_counter()
-        many = make_many(base / "many", args.files)
+        many = make_many(base / "many", args.files, args.chars)
         report["many_files"] = {
             "files": args.files,
             "generate_s": round(time.perf_counter() - start, 1),
