@@ -66,17 +66,35 @@ def kills(times: int, seed: int) -> dict[str, object]:
         out = base / "run"
         result = run([first], Config(), embedder=FakeEmbedder())
         write_run(result, Config(), out, [str(first)])
+        # One uninterrupted run first (into a scratch folder, own cache) sets the range of the
+        # random delays, so kills land in every stage on this machine, however loaded.
         start = time.perf_counter()
-        report = kill_runs(second, out, base / "cache", times=times, seed=seed, max_delay=5.0)
+        timing = kill_runs(second, base / "scratch", base / "scratch-cache", times=1, seed=seed,
+                           max_delay=600.0, signals=())  # fmt: skip
+        full_run_s = time.perf_counter() - start
+        assert timing.finished_first == 1
+        start = time.perf_counter()
+        report = kill_runs(
+            second,
+            out,
+            base / "cache",
+            times=times,
+            seed=seed,
+            max_delay=full_run_s * 1.1,
+            fresh_cache=True,
+        )
     bad = [s for s in report.states if s != "complete"]
     return {
         "runs_started": times,
+        "uninterrupted_run_s": round(full_run_s, 1),
         "killed": report.kills,
         "by_signal": report.by_signal,
         "finished_before_the_kill": report.finished_first,
         "folders_not_complete_after_a_kill": len(bad),
         "problems": sorted(set(bad)),
+        "passages": 72,
         "cached_vectors_after_each": report.cached_after,
+        "killed_mid_embedding": sum(1 for n in report.cached_after if 0 < n < 72),
         "seconds": round(time.perf_counter() - start, 1),
     }
 

@@ -66,18 +66,29 @@ def kill_runs(
     seed: int,
     max_delay: float = 5.0,
     signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGKILL),
+    fresh_cache: bool = False,
 ) -> KillReport:
-    """Start `cppthemes run` ``times`` times and kill each after a random delay."""
+    """Start `cppthemes run` ``times`` times and kill each after a random delay.
+
+    With ``fresh_cache`` each run gets an empty cache of its own, so ``cached_after`` shows
+    how much each killed run had kept (a run killed while embedding keeps its whole batches).
+    """
     rng = random.Random(seed)
     report = KillReport()
-    cmd = [sys.executable, "-m", "tests.slow_cli", "run", str(corpus), "--out", str(out),
-           "--cache-dir", str(cache), "-q"]  # fmt: skip
     for i in range(times):
-        sig = signals[i % len(signals)]
+        run_cache = cache / f"run{i}" if fresh_cache else cache
+        cmd = [sys.executable, "-m", "tests.slow_cli", "run", str(corpus), "--out", str(out),
+               "--cache-dir", str(run_cache), "-q"]  # fmt: skip
+        sig = signals[i % len(signals)] if signals else None
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.2, max_delay))
+        if sig is None:  # no signal: wait for the run to finish (a timing run)
+            proc.wait(timeout=max_delay)
+        else:
+            deadline = time.monotonic() + rng.uniform(0.2, max_delay)
+            while time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
         finished = proc.poll() is not None
-        if not finished:
+        if not finished and sig is not None:
             proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
         if finished:
@@ -88,5 +99,5 @@ def kill_runs(
             if sig == signal.SIGINT and b"Traceback" in stderr:
                 report.states.append("SIGINT printed a traceback")
         report.states.append(folder_state(out))
-        report.cached_after.append(cached_vectors(cache))
+        report.cached_after.append(cached_vectors(run_cache))
     return report
