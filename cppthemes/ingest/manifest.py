@@ -54,7 +54,7 @@ def _scalar(path: Path, value: Any, where: str) -> str:
     if isinstance(value, list):
         return ";".join(_scalar(path, v, where) for v in value)
     if isinstance(value, dict):
-        raise InputError(path, f"{where}: attribute values must be text, numbers or lists")
+        raise InputError(path, f"{where!r}: attribute values must be text, numbers or lists")
     return "" if value is None else str(value).strip()
 
 
@@ -86,7 +86,7 @@ def _read_yaml(path: Path) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name, attrs in entries:
         if not isinstance(attrs, dict):
-            raise InputError(path, f"{name}: expected a mapping of attributes")
+            raise InputError(path, f"{name!r}: expected a mapping of attributes")
         if name in out:
             raise InputError(path, f"file {name!r} listed twice")
         out[name] = {str(k): _scalar(path, v, name) for k, v in attrs.items()}
