@@ -57,8 +57,8 @@ def reports_errors(func: F) -> F:
                 raise
             err.print(
                 f"internal error ({type(exc).__name__}) in cppthemes {__version__}: nothing "
-                f"was written over earlier outputs; rerun with --debug (or {DEBUG_ENV}=1) to "
-                "see the traceback, which may quote transcripts",
+                "was written over earlier outputs; rerun as `cppthemes --debug ...` (or with "
+                f"{DEBUG_ENV}=1) to see the traceback, which may quote transcripts",
                 markup=False,
             )
             raise typer.Exit(INTERNAL_ERROR) from None
