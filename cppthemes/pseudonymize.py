@@ -49,7 +49,7 @@ ENTITY_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_
 
 def pseudonym_map_path(out_dir: Path) -> Path:
     """Where the private mapping lives: beside the run folder, never inside it."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # "--out ." must not put it inside the folder
     return out_dir.parent / f"{out_dir.name or 'run'}.pseudonyms.csv"
 
 

@@ -245,3 +245,12 @@ def test_privacy_embedding_cache_holds_no_text(tmp_path: Path, fake_model) -> No
     assert runner.invoke(app, args).exit_code == 0
     raw = (cache / "embeddings.sqlite3").read_bytes()
     assert b"Wilhelmina" not in raw and np.frombuffer(raw[:16], dtype=np.uint8).size == 16
+
+
+def test_privacy_mapping_is_never_inside_the_run_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for given in (Path("."), Path("run"), Path("run/"), tmp_path / "a" / "run"):
+        path = pseudonym_map_path(given)
+        assert given.resolve() not in path.parents, given
