@@ -112,6 +112,9 @@ class SentenceTransformerEmbedder:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # Resolve before importing torch and sentence-transformers (seconds): a missing model
+        # is reported at once.
+        self.model_id, folder = resolve_model(name)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -120,7 +123,6 @@ class SentenceTransformerEmbedder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
 
-        self.model_id, folder = resolve_model(name)
         try:
             self._model = SentenceTransformer(str(folder or name), device=device)
         except Exception as exc:  # the library raises many types for a missing model
