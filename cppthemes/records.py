@@ -186,6 +186,9 @@ class Result:
     audit: tuple[dict[str, Any], ...] = ()
     # Passage id -> closest framework construct (name, cosine similarity), with --framework.
     passage_constructs: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # With privacy.pseudonymize: name -> pseudonym. Private: written beside the run folder
+    # (never into it) by runfolder.write_run.
+    pseudonyms: dict[str, str] = field(default_factory=dict)
 
     @property
     def coverage(self) -> float:

@@ -19,7 +19,8 @@ from cppthemes.codebook import dump_codebook, load_codebook
 from cppthemes.config import Config
 from cppthemes.errors import CppthemesError, RunDirError
 from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, render_xlsx
-from cppthemes.files import atomic_write_bytes, write_all
+from cppthemes.files import atomic_write_text, sha256_bytes, write_all
+from cppthemes.pseudonymize import pseudonym_map_path, pseudonyms_csv
 from cppthemes.records import (
     Code,
     Passage,
@@ -130,7 +131,12 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         },
         "skipped": result.info.get("skipped", []),
         "warnings": result.info.get("warnings", []),
-        "config": cfg.model_dump(),
+        # As the pipeline recorded it: with pseudonymisation, given names are pseudonyms here.
+        "config": result.info.get("config") or cfg.model_dump(),
+        "privacy": {
+            "pseudonymized": bool(result.pseudonyms),
+            "pseudonyms": len(set(result.pseudonyms.values())),
+        },
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
         "language": result.info.get("language"),
         "seeds": {"cluster": cfg.cluster.seed},
@@ -163,11 +169,25 @@ def _state(result: Result) -> dict[str, Any] | None:
 
 
 def backup_name(out_dir: Path, stem: str, suffix: str) -> Path:
-    """``codebook.backup-N.yaml`` with the first N not yet taken."""
+    """``STEM.backup-N.SUFFIX`` (e.g. ``audit.backup-1.jsonl``) with the first N not yet taken."""
     n = 1
     while (out_dir / f"{stem}.backup-{n}{suffix}").exists():
         n += 1
     return out_dir / f"{stem}.backup-{n}{suffix}"
+
+
+def _recorded_hashes(out_dir: Path) -> dict[str, str]:
+    """SHA-256 of each output as the last run wrote it (run.json ``outputs``), if readable."""
+    try:
+        run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+        outputs = run.get("outputs") or {}
+        return {str(k): str(v) for k, v in outputs.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+# Files that analysts edit by hand: replaced only after a backup when they were changed.
+EDITABLE = ("codebook.yaml",)
 
 
 def write_run(
@@ -176,12 +196,16 @@ def write_run(
     out_dir: Path,
     paths: list[str],
     codebook_base: str | None = None,
+    *,
+    on_backup: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """Render every output first, then write each atomically into ``out_dir``.
+    """Render every output first, then write them all into ``out_dir`` (files.write_all).
 
     ``codebook_base`` is the analyst's codebook the run applied: the new codebook.yaml is
-    written into it so that its comments survive. A codebook.yaml already in ``out_dir`` that
-    differs from the new one is copied to ``codebook.backup-N.yaml`` first (it may hold edits).
+    written into it so that its comments survive. run.json records the SHA-256 of every other
+    output, so the next run can tell whether the analyst edited codebook.yaml since, and back
+    it up before replacing it. With pseudonymisation the name -> pseudonym mapping goes beside
+    the folder (never into it).
     """
     rendered: Rendered = {
         "passages.jsonl": passages_jsonl(result),
@@ -192,27 +216,34 @@ def write_run(
     }
     for render in EXPORTS.values():
         rendered.update(render(result))
-    rendered["run.json"] = (
-        json.dumps(manifest(result, cfg, paths), indent=2, ensure_ascii=False) + "\n"
-    )
+    outputs = {
+        name: sha256_bytes(c.encode("utf-8") if isinstance(c, str) else c)
+        for name, c in rendered.items()
+    }
+    run = manifest(result, cfg, paths)
+    run["outputs"] = outputs
+    rendered["run.json"] = json.dumps(run, indent=2, ensure_ascii=False) + "\n"
     if result.audit:
         rendered[AUDIT_FILE] = "".join(
             json.dumps(e, ensure_ascii=False, sort_keys=False) + "\n" for e in result.audit
         )
-    backups: list[Path] = []
-    old_book = out_dir / "codebook.yaml"
-    if old_book.is_file() and old_book.read_text(encoding="utf-8") != rendered["codebook.yaml"]:
-        backup = backup_name(out_dir, "codebook", ".yaml")
-        atomic_write_bytes(backup, old_book.read_bytes())
-        backups.append(backup)
-        old_audit = out_dir / AUDIT_FILE
-        if not result.audit and old_audit.is_file():
-            # A fresh run replaces the codebook: its old audit trail goes with the backup.
-            old_audit.rename(
-                backup.with_name(backup.name.replace("codebook", "audit")).with_suffix(".jsonl")
-            )
-    write_all(out_dir, rendered)
-    return [out_dir / name for name in (*FILES, AUDIT_FILE) if name in rendered] + backups
+    recorded = _recorded_hashes(out_dir)
+    if result.pseudonyms:
+        # The key to re-identification: beside the run folder, readable by the owner only.
+        atomic_write_text(
+            pseudonym_map_path(out_dir), pseudonyms_csv(result.pseudonyms), mode=0o600
+        )
+    write_all(
+        out_dir,
+        rendered,
+        last_written={name: recorded.get(name) for name in EDITABLE},
+        on_backup=on_backup,
+    )
+    old_audit = out_dir / AUDIT_FILE
+    if not result.audit and old_audit.is_file():
+        # A fresh run starts a new audit trail; the old one is kept beside it, never deleted.
+        old_audit.rename(backup_name(out_dir, "audit", ".jsonl"))
+    return [out_dir / name for name in (*FILES, AUDIT_FILE) if name in rendered]
 
 
 def export_run(run_dir: Path, to: str, out_dir: Path | None = None) -> list[Path]:

@@ -27,9 +27,11 @@ everything past its window.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -152,7 +154,14 @@ def pack_text(
 
 
 def _line_of(transcript: Transcript, char: int) -> int:
-    return transcript.plain_text.count("\n", 0, char) + 1
+    # Bisect over the newline positions, not count("\n", 0, char) per passage: that was
+    # quadratic, minutes for one 50 MB transcript (docs/robustness.md).
+    return bisect.bisect_left(_newlines(transcript.plain_text), char) + 1
+
+
+@lru_cache(maxsize=4)
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
 
 
 @dataclass

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
+# Fuzz tests draw examples(n) inputs each: n in CI, n * CPPTHEMES_FUZZ_SCALE in the long runs
+# of scripts/fuzz.py.
+FUZZ_SCALE = float(os.environ.get("CPPTHEMES_FUZZ_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    """How many examples a fuzz test draws (scaled for long runs)."""
+    return max(1, int(n * FUZZ_SCALE))
 
 
 class FakeEmbedder:
@@ -33,7 +44,11 @@ class FakeEmbedder:
                 h = int(hashlib.md5(word.encode()).hexdigest(), 16)
                 out[row, h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
             norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm else np.eye(1, self.dim, row % self.dim)
+            if norm:
+                out[row] = out[row] / norm
+            else:  # no word to hash: a fixed vector for this text, wherever it sits in a batch
+                h = int(hashlib.md5(text.encode()).hexdigest(), 16)
+                out[row, h % self.dim] = 1.0
         return out
 
     def count_tokens(self, text: str) -> int:
@@ -43,6 +58,59 @@ class FakeEmbedder:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+class NetworkBlocked(OSError):
+    """Raised by the offline guard when code under test tries to reach another machine."""
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, (str, bytes)) and not isinstance(address, tuple):
+        return True  # AF_UNIX path (a pipe to a local process)
+    host = address[0] if isinstance(address, tuple) and address else ""
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: resolving it would already be a lookup on the network
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Every test runs offline: connecting to any non-loopback address fails loudly.
+
+    Autouse, so the whole suite (CLI runs with the fake embedder and the integration run with
+    the real packaged model) proves that cppthemes never opens a connection. The attempts
+    are recorded as well, in case a library swallows the error and falls back silently.
+    """
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guard(address: object) -> None:
+        if not _is_loopback(address):
+            attempts.append(address)
+            raise NetworkBlocked(f"test blocked a connection to {address!r}")
+
+    def connect(self: socket.socket, address: object) -> None:
+        guard(address)
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        guard(address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        guard((host, 0))
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    assert not attempts, f"test tried to reach the network: {attempts}"
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from cppthemes.ingest.roles import assign_roles
 from cppthemes.ingest.text import parse_turns
 from cppthemes.records import Transcript, Turn
 from cppthemes.segment import is_substantive, segment
+from tests.conftest import examples
 from tests.test_ingest_formats import FIXTURES, check_offsets
 
 SUFFIX_OF = {fmt: suffix for suffix, fmt in reversed(list(SUFFIX_FORMATS.items()))}
@@ -41,7 +42,7 @@ _line = st.one_of(
 
 
 @given(st.lists(_line, max_size=30), st.sampled_from(["\n", "\r\n", "\r"]))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_ingest_text_turns_round_trip_through_the_file(lines: list[str], newline: str) -> None:
     raw = newline.join(lines).encode("utf-8")
     with tempfile.TemporaryDirectory() as folder:
@@ -56,7 +57,7 @@ def test_ingest_text_turns_round_trip_through_the_file(lines: list[str], newline
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_ingest_parse_turns_any_text_keeps_offsets(text: str) -> None:
     plain = text.replace("\r\n", "\n").replace("\r", "\n")
     turns = parse_turns(plain, "t")
@@ -108,14 +109,14 @@ def _read_any(fmt: str, raw: bytes) -> None:
 
 @pytest.mark.parametrize("fmt", sorted(READERS))
 @given(raw=st.binary(max_size=600))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_ingest_fuzz_random_bytes_raise_only_our_errors(fmt: str, raw: bytes) -> None:
     _read_any(fmt, raw)
 
 
 @pytest.mark.parametrize("fmt", sorted(READERS))
 @given(data=st.data())
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_ingest_fuzz_truncated_and_damaged_files(fmt: str, data: st.DataObject) -> None:
     raw = data.draw(st.sampled_from(VALID[fmt]))
     cut = data.draw(st.integers(0, len(raw)))

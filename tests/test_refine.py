@@ -186,9 +186,9 @@ def test_refine_keeps_comments_and_backs_up_the_edited_codebook(refined: dict) -
     text = (refined["dir"] / "codebook.yaml").read_text()
     assert "# kept: this is the core code" in text
     assert text.startswith("# cppthemes codebook")
-    backup = refined["dir"] / "codebook.backup-1.yaml"
+    (backup,) = refined["dir"].glob("codebook.yaml.bak-*")
     assert backup.read_text() == refined["edited_text"]
-    assert "kept as" in refined["output"]
+    assert "kept it as" in refined["output"]
 
 
 def test_refine_again_changes_no_decision(refined: dict, tmp_path: Path) -> None:
@@ -266,12 +266,13 @@ def test_run_into_folder_backs_up_an_edited_codebook(first_run: Path, tmp_path: 
     run_dir = tmp_path / "run"
     shutil.copytree(first_run, run_dir)
     same = invoke("run", str(SAMPLE), "--out", str(run_dir), "-q", *FAST)
-    assert same.exit_code == 0 and not list(run_dir.glob("codebook.backup-*"))  # nothing edited
+    assert same.exit_code == 0 and not list(run_dir.glob("codebook.yaml.bak-*"))  # nothing edited
     _edit(run_dir, lambda book: book["codes"][0].__setitem__("label", "Hours of work"))
     edited = (run_dir / "codebook.yaml").read_text()
     result = invoke("run", str(SAMPLE), "--out", str(run_dir), "-q", *FAST)
     assert result.exit_code == 0, result.output
-    assert (run_dir / "codebook.backup-1.yaml").read_text() == edited
+    (backup,) = run_dir.glob("codebook.yaml.bak-*")
+    assert backup.read_text() == edited
     assert "Hours of work" not in (run_dir / "codebook.yaml").read_text()
 
 

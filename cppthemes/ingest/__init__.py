@@ -74,6 +74,9 @@ SUFFIX_FORMATS = {
     ".xlsm": "xlsx",
 }
 MANIFEST_SUFFIXES = (".csv", ".yaml", ".yml")
+# No one speaks a million characters (about 150,000 words, many hours) without a break: such a
+# turn means missing speaker labels or line breaks, and would exhaust the sentence splitter.
+MAX_TURN_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,20 @@ def load_corpus(
             continue
         except Exception as exc:  # a reader bug must not cost the rest of the corpus
             skip(InputError(path, f"could not be read ({type(exc).__name__}); please report"), path)
+            continue
+        too_long = next(
+            (turn for t in read for turn in t.turns if len(turn.text) > MAX_TURN_CHARS), None
+        )
+        if too_long is not None:
+            skip(
+                InputError(
+                    path,
+                    f"a turn of {len(too_long.text):,} characters (more than "
+                    f"{MAX_TURN_CHARS:,}); are speaker labels or line breaks missing?",
+                    line=too_long.line_start,
+                ),
+                path,
+            )
             continue
         for transcript in read:
             if transcript.id in seen:

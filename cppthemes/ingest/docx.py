@@ -25,6 +25,9 @@ def _blocks(path: Path) -> list[str | list[list[str]]]:
     import docx
     from docx.table import Table
 
+    from cppthemes.ingest.zipcheck import check_archive
+
+    check_archive(path, ".docx document")
     try:
         document = docx.Document(str(path))
         blocks: list[str | list[list[str]]] = []

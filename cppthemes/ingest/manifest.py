@@ -54,7 +54,7 @@ def _scalar(path: Path, value: Any, where: str) -> str:
     if isinstance(value, list):
         return ";".join(_scalar(path, v, where) for v in value)
     if isinstance(value, dict):
-        raise InputError(path, f"{where}: attribute values must be text, numbers or lists")
+        raise InputError(path, f"{where!r}: attribute values must be text, numbers or lists")
     return "" if value is None else str(value).strip()
 
 
@@ -62,8 +62,12 @@ def _read_yaml(path: Path) -> dict[str, dict[str, str]]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from cppthemes.safeyaml import check_yaml
+
+    text = read_text(path)
+    check_yaml(text, path)  # depth and alias-bomb bounds before the recursive loader
     try:
-        data = YAML(typ="safe").load(read_text(path))
+        data = YAML(typ="safe").load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -82,7 +86,7 @@ def _read_yaml(path: Path) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name, attrs in entries:
         if not isinstance(attrs, dict):
-            raise InputError(path, f"{name}: expected a mapping of attributes")
+            raise InputError(path, f"{name!r}: expected a mapping of attributes")
         if name in out:
             raise InputError(path, f"file {name!r} listed twice")
         out[name] = {str(k): _scalar(path, v, name) for k, v in attrs.items()}

@@ -224,6 +224,9 @@ def read_tsv(
 def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[object]]]]:
     from openpyxl import load_workbook
 
+    from cppthemes.ingest.zipcheck import check_archive
+
+    check_archive(path, ".xlsx workbook")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -69,7 +69,17 @@ def _is_label(label: str) -> bool:
     return all(w[0].isupper() or w[0].isdigit() or w in PARTICLES for w in words[1:])
 
 
+# A speaker label and its timestamps fit in this many characters; longer lines are matched on
+# their start only, so a 100 MB line costs no more than a short one (no regex backtracking
+# over the whole line).
+LABEL_PREFIX = 1000
+
+
 def _match(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
+    if len(line) > LABEL_PREFIX:
+        if pattern is HEADER:  # "Name  0:03" is a short line by definition
+            return None
+        line = line[:LABEL_PREFIX]
     match = pattern.match(line)
     if match is None or not _is_label(match["speaker"]):
         return None

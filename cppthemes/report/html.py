@@ -27,6 +27,9 @@ def _environment() -> Environment:
     )
 
 
+MAX_HEATMAP_COLUMNS = 60
+
+
 def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
@@ -36,7 +39,15 @@ def _figures(result: Result, ctx: ReportContext) -> dict[str, str | None]:
 
     hm = ctx.heatmap
     heat = None
-    if hm.rows and hm.columns:
+    note = None
+    if len(hm.columns) > MAX_HEATMAP_COLUMNS:
+        # One column per transcript in a folder of 2,000 files: a figure 1,500 inches wide that
+        # took minutes and gigabytes to draw, and that nobody could read (docs/robustness.md).
+        note = (
+            f"{len(hm.columns):,} groups are too many for a heatmap (at most "
+            f"{MAX_HEATMAP_COLUMNS}); each code below lists its passages per group."
+        )
+    elif hm.rows and hm.columns:
         heat = _data_uri(heatmap_svg(hm.rows, hm.columns, hm.counts, hm.shares))
     passage_map = None
     placed = [p for p in result.passages if p.id in result.coords]
@@ -47,7 +58,7 @@ def _figures(result: Result, ctx: ReportContext) -> dict[str, str | None]:
         legend = [f"{c.id} {c.label}" for c in result.codes]
         uncoded = sum(1 for k in code_index if k < 0)
         passage_map = _data_uri(map_svg(xy, code_index, legend, uncoded))
-    return {"heatmap": heat, "map": passage_map}
+    return {"heatmap": heat, "map": passage_map, "heatmap_note": note}
 
 
 def render_html(result: Result) -> str:
