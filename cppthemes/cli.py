@@ -187,6 +187,13 @@ def run(
         Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Embedding model: a name, a folder, or 'static'."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Where to embed: local or dask.")
+    ] = None,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     manifest: ManifestOpt = None,
@@ -212,6 +219,8 @@ def run(
 
     overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
     overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
+    overrides += [f"embed.model={json.dumps(model)}"] if model else []
+    overrides += [f"embed.engine={json.dumps(engine)}"] if engine else []
     overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
     overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
     overrides += [f"codebook.framework={json.dumps(framework)}"] if framework else []
@@ -231,6 +240,7 @@ def _run_and_write(
     quiet: bool,
 ) -> None:
     """Shared by `run` and `refine`: run the pipeline (with a codebook), write, summarise."""
+    from cppthemes.cli_progress import StageProgress
     from cppthemes.embed import EmbeddingCache, default_cache_dir
     from cppthemes.pipeline import run as run_pipeline
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
@@ -241,30 +251,29 @@ def _run_and_write(
     loaded = load_plan(codebook) if codebook is not None else None
     known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
 
-    def progress(stage: str, done: int, total: int) -> None:
-        if not quiet and (done == 0 or done == total):
-            err.print(f"[dim]{stage}[/dim] {done}/{total}" if total > 1 else f"[dim]{stage}[/]")
-
-    result = run_pipeline(
-        paths,
-        cfg,
-        cache=cache,
-        on_progress=progress,
-        on_skip=_print_skipped,
-        plan=loaded.plan if loaded else None,
-        previous=loaded.previous if loaded else None,
-        pseudonyms=known,
-    )
-    written = write_run(
-        result,
-        cfg,
-        out,
-        paths,
-        codebook_base=loaded.base if loaded else None,
-        on_backup=lambda path: err.print(
-            f"note: codebook.yaml was edited since the last run; kept it as {path}", markup=False
-        ),
-    )
+    with StageProgress(err, enabled=not quiet) as bars:
+        result = run_pipeline(
+            paths,
+            cfg,
+            cache=cache,
+            on_progress=bars.update,
+            on_skip=_print_skipped,
+            plan=loaded.plan if loaded else None,
+            previous=loaded.previous if loaded else None,
+            pseudonyms=known,
+        )
+        bars.update("write", 0, 1)
+        written = write_run(
+            result,
+            cfg,
+            out,
+            paths,
+            codebook_base=loaded.base if loaded else None,
+            on_backup=lambda path: err.print(
+                f"note: codebook.yaml was edited since the last run; kept it as {path}",
+                markup=False,
+            ),
+        )
     runs = [e.get("run") for e in result.audit]
     for event in result.audit:
         if event.get("run") != (runs[-1] if runs else None):
@@ -495,6 +504,25 @@ def export(
 
     for path in export_run(run_dir, to, out):
         typer.echo(str(path))
+
+
+model_app = typer.Typer(help="Embedding models: build the static one.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("distill")
+@reports_errors
+def model_distill(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder (default: in the user cache).")
+    ] = None,
+    dims: Annotated[int, typer.Option("--dims", help="PCA dimensions (0 = keep all).")] = 256,
+) -> None:
+    """Distil the packaged model into a static one (Model2Vec) for `--model static`."""
+    from cppthemes.static_model import distill
+
+    err.print("distilling the packaged model (about a minute)...", markup=False)
+    typer.echo(str(distill(out, pca_dims=dims or None)))
 
 
 def main() -> None:

@@ -22,12 +22,13 @@ from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
+from cppthemes import fastward
 from cppthemes.config import ClusterConfig
 from cppthemes.errors import ConfigError
 from cppthemes.records import Assignment
 
 GRANULARITY = {"coarse": 60.0, "medium": 30.0, "fine": 15.0}
-STABILITY_MAX = 3000
+STABILITY_MAX = 1500
 
 FitPredict = Callable[[np.ndarray, int, ClusterConfig, int], np.ndarray]
 
@@ -37,7 +38,8 @@ def _kmeans(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
 
 
 def _ward(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
-    return AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
+    # scikit-learn's Ward partition, with the distances from BLAS (cppthemes/fastward.py).
+    return fastward.ward(x, k)
 
 
 def _agglomerative(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:

@@ -92,7 +92,11 @@ class EmbedConfig(_Section):
 
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(default=32, ge=1)
-    device: str = "cpu"
+    device: str = "auto"
+    threads: int = Field(default=0, ge=0)
+    engine: Literal["local", "dask"] = "local"
+    dask_address: str = ""
+    dask_workers: int = Field(default=0, ge=0)
 
 
 class ClusterConfig(_Section):

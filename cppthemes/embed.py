@@ -14,11 +14,18 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from platformdirs import user_cache_dir
 
+from cppthemes.engines import (
+    ChunkEncoder,
+    chunks,
+    local_encoder,
+    resolve_device,
+    set_threads,
+)
 from cppthemes.errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -106,7 +113,15 @@ def weights_digest(folder: Path) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded offline."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu"):
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        *,
+        batch_size: int = 32,
+        device: str = "cpu",
+        threads: int = 0,
+    ):
+        self._settings = (name, batch_size, device, threads)
         # Offline before the import: a hub lookup without it retries for over a minute. Set,
         # not defaulted: an inherited HF_HUB_OFFLINE=0 must not let a run reach the network.
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -123,8 +138,11 @@ class SentenceTransformerEmbedder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
 
+        self.device = resolve_device(device)
+        if self.device == "cpu":
+            set_threads(threads)
         try:
-            self._model = SentenceTransformer(str(folder or name), device=device)
+            self._model = SentenceTransformer(str(folder or name), device=self.device)
         except Exception as exc:  # the library raises many types for a missing model
             raise ModelError(
                 f"embed.model={name!r}: cannot load it offline ({type(exc).__name__}); "
@@ -134,6 +152,7 @@ class SentenceTransformerEmbedder:
         self.fingerprint = (weights_digest(folder) if folder else "") or f"name:{self.model_id}"
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
+        self._token_counts: dict[str, int] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
@@ -146,7 +165,36 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        # Segmentation asks about every turn, and again about growing sentence groups of long
+        # turns; the answers are remembered so no text is tokenised twice.
+        count = self._token_counts.get(text)
+        if count is None:
+            count = len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+            if len(self._token_counts) < 1_000_000:
+                self._token_counts[text] = count
+        return count
+
+    def count_tokens_many(self, texts: Sequence[str]) -> None:
+        """Count many texts in one batched tokenizer call and remember the counts.
+
+        Segmentation asks about each turn one at a time; one batched call first (the fast
+        tokenizer runs it in Rust) turns those questions into look-ups.
+        """
+        todo = list(dict.fromkeys(t for t in texts if t not in self._token_counts))
+        for start in range(0, len(todo), 4096):
+            part = todo[start : start + 4096]
+            ids = self._model.tokenizer(part, add_special_tokens=True)["input_ids"]
+            self._token_counts.update(zip(part, map(len, ids), strict=True))
+
+    def __reduce__(self) -> tuple[Callable[..., SentenceTransformerEmbedder], tuple[Any, ...]]:
+        # Sent to Dask workers as its settings: each worker loads the model from its own disk.
+        return (_rebuild_embedder, self._settings)
+
+
+def _rebuild_embedder(
+    name: str, batch_size: int, device: str, threads: int
+) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(name, batch_size=batch_size, device=device, threads=threads)
 
 
 class EmbeddingCache:
@@ -241,24 +289,34 @@ def embed(
     *,
     batch: int = 256,
     on_progress: Progress | None = None,
+    encoder: ChunkEncoder | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts`` (rows in order) and how many came from the cache."""
-    keys = [EmbeddingCache.key(embedder.fingerprint, t) for t in texts]
-    cached = cache.get(keys) if cache else {}
-    todo = sorted({k: t for k, t in zip(keys, texts, strict=False) if k not in cached}.items())
-    fresh: dict[str, np.ndarray] = {}
-    for start in range(0, len(todo), batch):
-        part = todo[start : start + batch]
-        vectors = embedder.encode([t for _, t in part])
-        fresh.update({k: v for (k, _), v in zip(part, vectors, strict=False)})
-        if on_progress:
-            on_progress("embed", min(start + batch, len(todo)), len(todo))
-        if cache:
-            cache.put({k: v for (k, _), v in zip(part, vectors, strict=False)})
-    found = {**cached, **fresh}
+    """Vectors for ``texts`` (rows in order) and how many came from the cache.
+
+    Texts not in the cache are encoded once each, in chunks of ``batch`` sorted by length
+    (``engines.chunks``: less padding), by ``encoder`` (this process by default, or a Dask
+    cluster); each chunk is written to the cache as soon as it is done, so an interrupted run
+    keeps what it paid for.
+    """
     if not texts:
         return np.zeros((0, 0), dtype=np.float32), 0
-    matrix = np.vstack([found[k] for k in keys]).astype(np.float32)
+    keys = [EmbeddingCache.key(embedder.fingerprint, t) for t in texts]
+    cached = cache.get(keys) if cache else {}
+    todo = {t: k for k, t in zip(keys, texts, strict=True) if k not in cached}
+    parts = chunks(list(todo), batch)
+    found = dict(cached)
+    done = 0
+    for index, vectors in (encoder or local_encoder)(embedder, parts):
+        fresh = {todo[t]: v for t, v in zip(parts[index], vectors, strict=True)}
+        found.update(fresh)
+        if cache:
+            cache.put(fresh)
+        done += len(parts[index])
+        if on_progress:
+            on_progress("embed", done, len(todo))
+    matrix = np.empty((len(keys), len(next(iter(found.values())))), dtype=np.float32)
+    for row, key in enumerate(keys):
+        matrix[row] = found[key]
     return matrix, sum(1 for k in keys if k in cached)
 
 
@@ -268,6 +326,7 @@ def embed_chunked(
     cache: EmbeddingCache | None = None,
     *,
     on_progress: Progress | None = None,
+    encoder: ChunkEncoder | None = None,
 ) -> tuple[np.ndarray, int]:
     """One vector per item: its single text's vector, or the re-normalised mean of its pieces'.
 
@@ -275,7 +334,7 @@ def embed_chunked(
     window is silently ignored. Returns the vectors and how many piece vectors were cached.
     """
     flat = [text for item in chunks for text in item]
-    vectors, cached = embed(flat, embedder, cache, on_progress=on_progress)
+    vectors, cached = embed(flat, embedder, cache, on_progress=on_progress, encoder=encoder)
     if not chunks:
         return vectors, cached
     rows: list[np.ndarray] = []

@@ -20,7 +20,7 @@ def passage_map(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
     n = int(vectors.shape[0])
     if n < 2 or int(vectors.shape[1]) < 2:
         return np.zeros((n, 2), dtype=float)
-    pca = PCA(n_components=2, svd_solver="full", random_state=seed)
+    pca = PCA(n_components=2, svd_solver="covariance_eigh", random_state=seed)
     xy = pca.fit_transform(np.asarray(vectors, dtype=np.float64))
     # Fix each axis' sign by its largest-magnitude coordinate, so the picture does not flip
     # between library versions that choose the other sign of a singular vector.

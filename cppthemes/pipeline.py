@@ -27,6 +27,7 @@ from cppthemes.embed import (
     embed,
     embed_chunked,
 )
+from cppthemes.engines import ChunkEncoder, open_encoder
 from cppthemes.errors import ConfigError, InputError
 from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
@@ -37,6 +38,7 @@ from cppthemes.pseudonymize import pseudonymize, read_name_list
 from cppthemes.records import Code, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
+from cppthemes.static_model import STATIC_NAME, StaticEmbedder
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
@@ -53,6 +55,7 @@ def run(
     plan: Plan | None = None,
     previous: Previous | None = None,
     pseudonyms: Mapping[str, str] | None = None,
+    encoder: ChunkEncoder | None = None,
 ) -> Result:
     """Run every stage on the transcripts under ``paths`` and return the result.
 
@@ -94,9 +97,17 @@ def run(
     lap("ingest")
 
     notify("load model", 0, 1)
-    model = embedder or SentenceTransformerEmbedder(
-        cfg.embed.model, batch_size=cfg.embed.batch_size, device=cfg.embed.device
-    )
+    if embedder is not None:
+        model = embedder
+    elif cfg.embed.model == STATIC_NAME:
+        model = StaticEmbedder()
+    else:
+        model = SentenceTransformerEmbedder(
+            cfg.embed.model,
+            batch_size=cfg.embed.batch_size,
+            device=cfg.embed.device,
+            threads=cfg.embed.threads,
+        )
     lap("load_model")
 
     sentences = spacy_sentences(cfg.label.language)
@@ -107,6 +118,9 @@ def run(
         return embed(texts, model, cache)[0]
 
     notify("segment", 0, len(transcripts))
+    count_many = getattr(model, "count_tokens_many", None)
+    if count_many is not None:  # one batched tokenizer call instead of one per turn
+        count_many([turn.text for tr in transcripts for turn in tr.turns])
     passages, stats = segment(
         transcripts,
         cfg.segment,
@@ -124,7 +138,14 @@ def run(
     chunks = embedding_chunks(
         passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
     )
-    vectors, cached = embed_chunked(chunks, model, cache, on_progress=on_progress)
+    own_encoder = open_encoder(cfg.embed) if encoder is None else None
+    try:
+        vectors, cached = embed_chunked(
+            chunks, model, cache, on_progress=on_progress, encoder=encoder or own_encoder
+        )
+    finally:
+        if own_encoder is not None:
+            own_encoder.close()
     lap("embed")
 
     framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None

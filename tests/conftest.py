@@ -71,9 +71,11 @@ def _is_loopback(address: object) -> bool:
     if host in ("localhost", "", None):
         return True
     try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(str(host).split("%")[0])
     except ValueError:
         return False  # a host name: resolving it would already be a lookup on the network
+    # 0.0.0.0 / :: name this machine (a local server's bind address), never another one.
+    return ip.is_loopback or ip.is_unspecified
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +97,10 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
             raise NetworkBlocked(f"test blocked a connection to {address!r}")
 
     def connect(self: socket.socket, address: object) -> None:
-        guard(address)
+        # connect() on a UDP socket sends nothing (dask uses it to learn the local IP);
+        # only stream connections are guarded.
+        if self.type != socket.SOCK_DGRAM:
+            guard(address)
         return real_connect(self, address)  # type: ignore[arg-type]
 
     def connect_ex(self: socket.socket, address: object) -> int:
@@ -103,7 +108,10 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
         return real_connect_ex(self, address)  # type: ignore[arg-type]
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        guard((host, 0))
+        try:  # a literal IP address is parsed, not looked up: no traffic
+            ipaddress.ip_address(str(host).split("%")[0])
+        except ValueError:
+            guard((host, 0))
         return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
