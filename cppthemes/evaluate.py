@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,6 +19,11 @@ from sklearn import metrics
 from cppthemes.errors import InputError
 
 UNCODED = "__uncoded__"
+
+
+def _as_dict(scores: Any) -> dict[str, Any]:
+    """Fields in declaration order, tuples as lists: the shape of ``--json``."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(scores).items()}
 
 
 @dataclass(frozen=True)
@@ -34,17 +39,7 @@ class Scores:
     unmatched_files: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "labelled_lines": self.labelled_lines,
-            "gold_labels": self.gold_labels,
-            "codes": self.codes,
-            "nmi": self.nmi,
-            "ami": self.ami,
-            "ari": self.ari,
-            "v_measure": self.v_measure,
-            "coverage": self.coverage,
-            "unmatched_files": list(self.unmatched_files),
-        }
+        return _as_dict(self)
 
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
@@ -187,18 +182,7 @@ class SegmentationScores:
     unmatched_files: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "files": self.files,
-            "lines": self.lines,
-            "k_mean": self.k_mean,
-            "reference_segments": self.reference_segments,
-            "hypothesis_segments": self.hypothesis_segments,
-            "pk": self.pk,
-            "windowdiff": self.windowdiff,
-            "baselines": self.baselines,
-            "per_file": list(self.per_file),
-            "unmatched_files": list(self.unmatched_files),
-        }
+        return _as_dict(self)
 
 
 def _hypothesis_ids(passages: list[dict[str, Any]], lines: int) -> list[int]:

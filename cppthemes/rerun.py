@@ -7,7 +7,6 @@ codes and the audit trail the new run appends to.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cppthemes.config import Config, _explain, _parse_value, _set_dotted
 from cppthemes.decisions import Plan, Previous, read_plan, read_previous
 from cppthemes.errors import ConfigError, RunDirError
 from cppthemes.qdc import read_qdc
+from cppthemes.runfolder import read_run_json
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,7 @@ def load_plan(codebook: Path, previous_dir: Path | None = None) -> Loaded:
 def run_settings(run_dir: Path, overrides: list[str] | None = None) -> tuple[Config, list[str]]:
     """The settings and input paths recorded in a run folder's run.json (plus ``--set``)."""
     path = run_dir / "run.json"
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirError(f"{path}: missing; is {run_dir} a cppthemes run folder?") from None
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    run = read_run_json(run_dir)
     data = run.get("config") or {}
     for item in overrides or []:
         key, sep, raw = item.partition("=")

@@ -256,6 +256,20 @@ def export_run(run_dir: Path, to: str, out_dir: Path | None = None) -> list[Path
     return [target / name for name in rendered]
 
 
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    """A run folder's run.json; errors name the file (and line)."""
+    path = run_dir / "run.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: missing; is {run_dir} a cppthemes run folder?") from None
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    if not isinstance(run, dict):
+        raise RunDirError(f"{path}: expected a JSON object")
+    return run
+
+
 def read_passages(run_dir: Path) -> list[dict[str, Any]]:
     """The passages of a finished run; errors name the file and line."""
     path = run_dir / "passages.jsonl"
@@ -360,13 +374,7 @@ def load_run(run_dir: Path) -> Result:
     quotes and prevalence from codebook.yaml (so an analyst's renames show in every export).
     """
     records = read_passages(run_dir)
-    run_path = run_dir / "run.json"
-    try:
-        run = json.loads(run_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirError(f"{run_path}: missing; is {run_dir} a cppthemes run folder?") from None
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"{run_path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    run = read_run_json(run_dir)
     book_path = run_dir / "codebook.yaml"
     try:
         book = load_codebook(book_path)

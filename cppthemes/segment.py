@@ -111,20 +111,27 @@ def _fit_sentence(
     """
     if count_tokens(text[start:end]) <= max_tokens:
         return [(start, end)]
-    parts: list[tuple[int, int]] = []
-    part_start: int | None = None
-    part_end = start
-    for word in re.finditer(r"\S+", text[start:end]):
-        w0, w1 = start + word.start(), start + word.end()
-        if part_start is not None and count_tokens(text[part_start:w1]) > max_tokens:
-            parts.append((part_start, part_end))
-            part_start = None
-        if part_start is None:
-            part_start = w0
-        part_end = w1
-    if part_start is not None:
-        parts.append((part_start, part_end))
-    return parts
+    words = [(start + w.start(), start + w.end()) for w in re.finditer(r"\S+", text[start:end])]
+    return _greedy(text, words, count_tokens, max_tokens)
+
+
+def _greedy(
+    text: str, pieces: Iterable[tuple[int, int]], count_tokens: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Consecutive pieces (words or sentences) joined into the longest spans that fit."""
+    spans: list[tuple[int, int]] = []
+    span_start: int | None = None
+    span_end = 0
+    for s, e in pieces:
+        if span_start is not None and count_tokens(text[span_start:e]) > max_tokens:
+            spans.append((span_start, span_end))
+            span_start = None
+        if span_start is None:
+            span_start = s
+        span_end = e
+    if span_start is not None:
+        spans.append((span_start, span_end))
+    return spans
 
 
 def pack_text(
@@ -137,20 +144,12 @@ def pack_text(
     """
     if count_tokens(text) <= max_tokens:
         return [(0, len(text))]
-    chunks: list[tuple[int, int]] = []
-    start: int | None = None
-    end = 0
-    for sentence in _sentence_spans(text, sentencizer):
-        for s, e in _fit_sentence(text, *sentence, count_tokens, max_tokens):
-            if start is not None and count_tokens(text[start:e]) > max_tokens:
-                chunks.append((start, end))
-                start = None
-            if start is None:
-                start = s
-            end = e
-    if start is not None:
-        chunks.append((start, end))
-    return chunks
+    pieces = (
+        part
+        for sentence in _sentence_spans(text, sentencizer)
+        for part in _fit_sentence(text, *sentence, count_tokens, max_tokens)
+    )
+    return _greedy(text, pieces, count_tokens, max_tokens)
 
 
 def _line_of(transcript: Transcript, char: int) -> int:
