@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -238,7 +238,10 @@ class EmbeddingCache:
         return conn
 
     def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
+        return dict(self.found(keys))
+
+    def found(self, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
+        """The cached vectors among ``keys``, as they are read (never all held at once)."""
         bad: list[str] = []
         try:
             with closing(self._connect()) as conn:
@@ -248,12 +251,12 @@ class EmbeddingCache:
                     rows = conn.execute(
                         f"SELECT key, vec, sha256 FROM {self.TABLE} WHERE key IN ({marks})",
                         chunk,
-                    )
+                    ).fetchall()
                     for key, blob, digest in rows:
                         if not isinstance(blob, bytes) or self.checksum(blob) != digest:
                             bad.append(key)
                             continue
-                        found[key] = np.frombuffer(blob, dtype=np.float32)
+                        yield key, np.frombuffer(blob, dtype=np.float32)
                 if bad:
                     with conn:
                         conn.executemany(
@@ -265,7 +268,6 @@ class EmbeddingCache:
                 "rerun (it is rebuilt)"
             ) from None
         self.corrupt += len(bad)
-        return found
 
     def put(self, items: dict[str, np.ndarray]) -> None:
         rows = []
@@ -296,28 +298,48 @@ def embed(
     Texts not in the cache are encoded once each, in chunks of ``batch`` sorted by length
     (``engines.chunks``: less padding), by ``encoder`` (this process by default, or a Dask
     cluster); each chunk is written to the cache as soon as it is done, so an interrupted run
-    keeps what it paid for.
+    keeps what it paid for. Every vector, cached or fresh, goes straight into its row of one
+    matrix: no second copy of the corpus's vectors is held on the way.
     """
     if not texts:
         return np.zeros((0, 0), dtype=np.float32), 0
     keys = [EmbeddingCache.key(embedder.fingerprint, t) for t in texts]
-    cached = cache.get(keys) if cache else {}
-    todo = {t: k for k, t in zip(keys, texts, strict=True) if k not in cached}
+    first: dict[str, int] = {}  # key -> the row that holds its vector
+    for row, key in enumerate(keys):
+        first.setdefault(key, row)
+    done_rows = np.zeros(len(keys), dtype=bool)
+    matrix: np.ndarray | None = None
+
+    def place(key: str, vector: np.ndarray) -> None:
+        nonlocal matrix
+        if matrix is None:
+            matrix = np.empty((len(keys), len(vector)), dtype=np.float32)
+        row = first[key]
+        matrix[row] = vector
+        done_rows[row] = True
+
+    if cache:
+        for key, vector in cache.found(list(first)):
+            place(key, vector)
+    from_cache = done_rows.copy()
+    todo = {texts[row]: key for key, row in first.items() if not done_rows[row]}
     parts = chunks(list(todo), batch)
-    found = dict(cached)
     done = 0
     for index, vectors in (encoder or local_encoder)(embedder, parts):
         fresh = {todo[t]: v for t, v in zip(parts[index], vectors, strict=True)}
-        found.update(fresh)
+        for key, vector in fresh.items():
+            place(key, vector)
         if cache:
             cache.put(fresh)
         done += len(parts[index])
         if on_progress:
             on_progress("embed", done, len(todo))
-    matrix = np.empty((len(keys), len(next(iter(found.values())))), dtype=np.float32)
-    for row, key in enumerate(keys):
-        matrix[row] = found[key]
-    return matrix, sum(1 for k in keys if k in cached)
+    assert matrix is not None  # every text has a vector now
+    repeats = np.fromiter((first[k] for k in keys), dtype=np.int64, count=len(keys))
+    copies = np.flatnonzero(repeats != np.arange(len(keys)))
+    if len(copies):
+        matrix[copies] = matrix[repeats[copies]]
+    return matrix, int(from_cache[repeats].sum())
 
 
 def embed_chunked(
@@ -335,17 +357,17 @@ def embed_chunked(
     """
     flat = [text for item in chunks for text in item]
     vectors, cached = embed(flat, embedder, cache, on_progress=on_progress, encoder=encoder)
-    if not chunks:
+    if not chunks or len(flat) == len(chunks):
         return vectors, cached
-    rows: list[np.ndarray] = []
+    # Averaged in place: item i's row is written only after its pieces (rows >= i) were read,
+    # so the result needs no second matrix the size of the corpus.
     offset = 0
-    for item in chunks:
-        part = vectors[offset : offset + len(item)]
-        offset += len(item)
+    for i, item in enumerate(chunks):
         if len(item) == 1:
-            rows.append(part[0])
-            continue
-        mean = part.mean(axis=0)
-        norm = float(np.linalg.norm(mean))
-        rows.append(mean / norm if norm else mean)
-    return np.vstack(rows).astype(np.float32), cached
+            vectors[i] = vectors[offset]
+        else:
+            mean = vectors[offset : offset + len(item)].mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            vectors[i] = mean / norm if norm else mean
+        offset += len(item)
+    return vectors[: len(chunks)], cached

@@ -12,14 +12,15 @@ docs/labels.md explains every step and its settings.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+from scipy import sparse
 from spacy.tokens import Doc, Token
 
-from cppthemes.cluster import centroids
+from cppthemes.cluster import as_float64, centroids
 from cppthemes.config import LabelConfig
 from cppthemes.nlp import FILLERS, LEMMA_FIXES, has_parser, load_nlp, stop_words
 from cppthemes.records import Assignment, Code, Passage, Prevalence, Quote
@@ -32,6 +33,8 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 # Word classes that can name a code on their own when a tagger is installed; adverbs,
 # interjections, pronouns, numbers and auxiliaries cannot.
 CONTENT_POS = {"NOUN", "VERB", "ADJ", "PROPN"}
+# Components the proper-noun pass does without: it needs tokens and sentence starts only.
+SENTENCE_ONLY_SKIPS = {"lemmatizer", "tagger", "morphologizer", "attribute_ruler", "ner"}
 
 
 def blocked_words(cfg: LabelConfig, names: Sequence[str] = ()) -> set[str]:
@@ -43,7 +46,7 @@ def blocked_words(cfg: LabelConfig, names: Sequence[str] = ()) -> set[str]:
     return blocked
 
 
-def proper_nouns(docs: Sequence[Doc]) -> set[str]:
+def proper_nouns(docs: Iterable[Doc]) -> set[str]:
     """Words (lower case) written capitalised in at least 80% of their mid-sentence uses.
 
     Without a tagger this is how names that are spoken about but never speak ("Torunn said
@@ -63,23 +66,95 @@ def proper_nouns(docs: Sequence[Doc]) -> set[str]:
     return {w for w, n in mid.items() if capital[w] >= 0.8 * n}
 
 
+class TermMatrix:
+    """Candidate phrase counts per passage: a sparse passages x phrases matrix and its vocabulary.
+
+    Built once per run and shared by code labels, theme labels and refinement. Sparse, because
+    a passage uses a few dozen of a corpus's hundreds of thousands of phrases: for a million
+    passages the lists of phrase strings it replaces took gigabytes. Indexing gives one
+    passage's phrases (each once), which is what tests and small callers want.
+    """
+
+    def __init__(self, counts: sparse.csr_matrix, vocab: Sequence[str]) -> None:
+        self.counts = counts
+        self.vocab = np.asarray(vocab, dtype=object)
+
+    @classmethod
+    def from_lists(cls, terms: Iterable[Iterable[str]]) -> TermMatrix:
+        """Count phrases given as one iterable of strings per passage (streamed, not kept)."""
+        vocabulary: dict[str, int] = {}
+        indices: array[int] = array("i")
+        data: array[int] = array("i")
+        indptr: array[int] = array("q", [0])
+        for grams in terms:
+            row = Counter(grams)
+            for gram, n in row.items():
+                j = vocabulary.get(gram)
+                if j is None:
+                    j = vocabulary[gram] = len(vocabulary)
+                indices.append(j)
+                data.append(n)
+            indptr.append(len(indices))
+        # Columns in phrase order, so ties in every ranking break the same way in every run.
+        names = sorted(vocabulary)
+        remap = np.empty(len(names), dtype=np.int32)
+        for new, name in enumerate(names):
+            remap[vocabulary[name]] = new
+        cols = remap[np.frombuffer(indices, dtype=np.int32)] if len(indices) else indices
+        counts = sparse.csr_matrix(
+            (
+                np.frombuffer(data, dtype=np.int32),
+                np.asarray(cols, dtype=np.int32),
+                np.frombuffer(indptr, dtype=np.int64),
+            ),
+            shape=(len(indptr) - 1, len(names)),
+        )
+        counts.sort_indices()
+        return cls(counts, names)
+
+    def __len__(self) -> int:
+        return int(self.counts.shape[0])
+
+    def __getitem__(self, i: int) -> list[str]:
+        start, end = self.counts.indptr[i], self.counts.indptr[i + 1]
+        return [str(w) for w in self.vocab[self.counts.indices[start:end]]]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return (self[i] for i in range(len(self)))
+
+
+Terms = TermMatrix | Sequence[Sequence[str]]
+
+
+def as_matrix(terms: Terms) -> TermMatrix:
+    """Hand-built lists (tests, small callers) become a ``TermMatrix``; a matrix is kept."""
+    return terms if isinstance(terms, TermMatrix) else TermMatrix.from_lists(terms)
+
+
 def passage_terms(
     passages: Sequence[Passage], cfg: LabelConfig, names: Sequence[str] = ()
-) -> list[list[str]]:
-    """Candidate n-grams (lemmas, lower case) of each passage.
+) -> TermMatrix:
+    """Candidate n-grams (lemmas, lower case) of each passage, counted.
 
     An n-gram is built only from consecutive content words: a stop word, filler, name, proper
     noun, number or punctuation mark ends the run, so phrases never bridge words that were
     removed. With a trained pipeline (tagger and parser installed) single words must be nouns,
     verbs or adjectives and longer phrases must lie inside a noun chunk ("waiting list", "fidelity
     form"), which drops adverb and verb fragments such as "come back".
+
+    Two streaming passes, no parsed document kept: the first finds the corpus's proper nouns
+    (only sentence boundaries are needed, so lemmas and tags are switched off for it), the
+    second builds the phrases with them blocked. Holding every parsed passage instead cost
+    about 15 KB a passage, the largest share of a run's memory at scale.
     """
     nlp = load_nlp(cfg.language)
     tagged = has_parser(nlp)
     fixes = LEMMA_FIXES.get(cfg.language, {})
     blocked = blocked_words(cfg, names)
-    docs = list(nlp.pipe((p.text for p in passages), batch_size=64))
-    blocked |= proper_nouns(docs)
+    texts = (p.text for p in passages)
+    cheap = [n for n in nlp.pipe_names if n in SENTENCE_ONLY_SKIPS]
+    with nlp.select_pipes(disable=cheap):
+        blocked |= proper_nouns(nlp.pipe(texts, batch_size=256))
 
     def keep(token: Token) -> bool:
         lower = token.lower_
@@ -93,8 +168,7 @@ def passage_terms(
         lemma = fixes.get(token.lower_) or token.lemma_.lower()
         return lemma if lemma.isalpha() else token.lower_
 
-    out: list[list[str]] = []
-    for doc in docs:
+    def grams_of(doc: Doc) -> list[str]:
         grams: list[str] = []
         if tagged:
             grams.extend(lemma_of(t) for t in doc if t.pos_ in CONTENT_POS and keep(t))
@@ -117,12 +191,14 @@ def passage_terms(
             for run in runs:
                 for n in range(1, cfg.max_ngram + 1):
                     grams.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
-        out.append(grams)
-    return out
+        return grams
+
+    docs = nlp.pipe((p.text for p in passages), batch_size=64)
+    return TermMatrix.from_lists(grams_of(doc) for doc in docs)
 
 
 def class_scores(
-    terms: Sequence[list[str]], groups: Sequence[Sequence[int]], top: int
+    terms: Terms, groups: Sequence[Sequence[int]], top: int
 ) -> list[list[tuple[str, float]]]:
     """The ``top`` c-TF-IDF phrases of each group of passage indices, with their scores.
 
@@ -130,15 +206,11 @@ def class_scores(
     phrase must occur in at least two passages of a group (one, for a group of one) so that a
     single talkative passage cannot name a whole code.
     """
-    if not terms or not groups:
+    matrix = as_matrix(terms)
+    if not len(matrix) or not groups or not len(matrix.vocab):  # no candidate phrase anywhere
         return [[] for _ in groups]
-    vectorizer = CountVectorizer(analyzer=lambda grams: grams, lowercase=False)
-    try:
-        per_passage = vectorizer.fit_transform(terms).tocsr()
-    except ValueError:  # no candidate phrase anywhere
-        return [[] for _ in groups]
-    vocab = vectorizer.get_feature_names_out()
-    in_group = np.zeros(len(terms), dtype=bool)
+    per_passage, vocab = matrix.counts, matrix.vocab
+    in_group = np.zeros(len(matrix), dtype=bool)
     rows = []
     for group in groups:
         idx = np.asarray(group, dtype=int)
@@ -172,9 +244,7 @@ def _covered(phrase: str, chosen: Sequence[str]) -> bool:
     return any(f" {phrase} " in f" {c} " for c in chosen)
 
 
-def class_keyphrases(
-    terms: Sequence[list[str]], groups: Sequence[Sequence[int]], top: int
-) -> list[list[str]]:
+def class_keyphrases(terms: Terms, groups: Sequence[Sequence[int]], top: int) -> list[list[str]]:
     """Top c-TF-IDF phrases of each group, skipping phrases a longer chosen one contains."""
     out: list[list[str]] = []
     for ranked in class_scores(terms, groups, max(top * 3, top + 10)):
@@ -245,7 +315,7 @@ def rerank(
 
 
 def keyphrases(
-    terms: Sequence[list[str]],
+    terms: Terms,
     groups: Sequence[Sequence[int]],
     centres: np.ndarray,
     cfg: LabelConfig,
@@ -404,7 +474,7 @@ def separation(
     """
     out: list[tuple[float, float, int | None]] = []
     for c in range(len(centres)):
-        sims = vectors[labels == c] @ centres.T
+        sims = as_float64(vectors[labels == c]) @ centres.T
         if not len(sims):
             out.append((0.0, 0.0, None))
             continue
@@ -426,7 +496,7 @@ def label(
     cfg: LabelConfig,
     *,
     names: Sequence[str] = (),
-    terms: Sequence[list[str]] | None = None,
+    terms: Terms | None = None,
     embed_texts: Embed | None = None,
 ) -> list[Code]:
     """One ``Code`` per cluster, ids ``C01``... in cluster order (largest first).
@@ -440,7 +510,7 @@ def label(
         terms = passage_terms(passages, cfg, names)
     cents = centroids(vectors, labels, assignment.n_clusters)
     phrases = keyphrases(terms, groups, cents, cfg, embed_texts)
-    fit = separation(np.asarray(vectors, dtype=np.float64), labels, cents)
+    fit = separation(vectors, labels, cents)
     n_transcripts = len({p.transcript_id for p in passages})
     width = max(2, len(str(assignment.n_clusters)))
     ids = [f"C{c + 1:0{width}d}" for c in range(assignment.n_clusters)]

@@ -146,6 +146,8 @@ def run(
     finally:
         if own_encoder is not None:
             own_encoder.close()
+    pieces = sum(len(c) for c in chunks)
+    del chunks  # the texts as embedded (prompt + passage): as large as the corpus, not needed now
     lap("embed")
 
     framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None
@@ -315,7 +317,7 @@ def run(
         ),
         "embeddings": {
             "passages": len(passages),
-            "pieces": sum(len(c) for c in chunks),
+            "pieces": pieces,
             "from_cache": cached,
             # Cache entries whose checksum failed: deleted and embedded again.
             "corrupt_cache_entries": cache.corrupt if cache else 0,

@@ -24,7 +24,7 @@ from sklearn.cluster import AgglomerativeClustering
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import ANCHOR_STATUSES, Plan, Previous, SeedSpec, ThemeSpec
-from cppthemes.label import prevalence
+from cppthemes.label import Terms, prevalence
 from cppthemes.records import Assignment, Code, Passage, Theme
 from cppthemes.themes import group_codes
 
@@ -474,7 +474,7 @@ def fixed_themes(
     codes: Sequence[Code],
     code_centroids: np.ndarray,
     passages: Sequence[Passage],
-    terms: Sequence[list[str]],
+    terms: Terms,
     cfg: Config,
     specs: Sequence[ThemeSpec],
     successors: dict[str, list[str]],

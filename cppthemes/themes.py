@@ -14,7 +14,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from cppthemes.config import LabelConfig, ThemesConfig
-from cppthemes.label import Embed, keyphrases, prevalence, short_label
+from cppthemes.label import Embed, Terms, keyphrases, prevalence, short_label
 from cppthemes.records import Code, Passage, Theme
 
 
@@ -58,7 +58,7 @@ def group_codes(
     codes: Sequence[Code],
     code_centroids: np.ndarray,
     passages: Sequence[Passage],
-    terms: Sequence[list[str]],
+    terms: Terms,
     cfg: ThemesConfig,
     *,
     vectors: np.ndarray | None = None,
