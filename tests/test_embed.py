@@ -104,3 +104,33 @@ def test_embed_cache_is_written_batch_by_batch(tmp_path: Path, fake_embedder) ->
         embed(texts, broken, EmbeddingCache(tmp_path), batch=4)
     _, hits = embed(texts, fake_embedder, EmbeddingCache(tmp_path), batch=4)
     assert hits == 8 and fake_embedder.calls == [2]
+
+
+def test_embed_chunked_mixed_items_match_piecewise_reference(fake_embedder) -> None:
+    # Items averaged in place must equal a fresh computation from each text's own vector,
+    # whatever mixes of one-piece and many-piece items precede them.
+    items = [
+        ["alpha beta gamma"],
+        ["delta epsilon", "zeta theta", "iota kappa"],
+        ["lambda sigma"],
+        ["omega omicron", "alpha beta gamma"],
+        ["delta epsilon"],
+    ]
+    vectors, _ = embed_chunked(items, fake_embedder)
+    for row, item in zip(vectors, items, strict=True):
+        own, _ = embed(item, fake_embedder)
+        mean = own.mean(axis=0)
+        np.testing.assert_allclose(row, mean / np.linalg.norm(mean), rtol=1e-6, atol=1e-7)
+    assert vectors.shape == (len(items), 256) and vectors.dtype == np.float32
+
+
+def test_embed_cache_counts_repeated_texts_and_mixed_hits(tmp_path: Path, fake_embedder) -> None:
+    cache = EmbeddingCache(tmp_path)
+    embed(["kept text", "other words"], fake_embedder, cache)
+    texts = ["kept text", "brand new words", "kept text", "other words", "brand new words"]
+    vectors, hits = embed(texts, fake_embedder, cache)
+    assert hits == 3  # both copies of "kept text" and "other words"
+    assert fake_embedder.calls[-1] == 1  # the new text once, though it appears twice
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_array_equal(vectors[1], vectors[4])
+    np.testing.assert_array_equal(vectors, embed(texts, fake_embedder)[0])

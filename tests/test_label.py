@@ -10,7 +10,9 @@ import pytest
 from cppthemes.cluster import centroids
 from cppthemes.config import ClusterConfig, Config, LabelConfig
 from cppthemes.label import (
+    TermMatrix,
     class_keyphrases,
+    class_scores,
     passage_terms,
     pick_quotes,
     prevalence,
@@ -286,3 +288,36 @@ def test_label_settings_never_change_the_clustering(corpus: Path) -> None:
     b = run([corpus], tuned, embedder=FakeEmbedder())
     assert a.passage_codes == b.passage_codes
     assert [c.passage_ids for c in a.codes] == [c.passage_ids for c in b.codes]
+
+
+def test_label_term_matrix_counts_and_reads_back() -> None:
+    matrix = TermMatrix.from_lists(
+        iter([["budget", "meeting", "budget"], [], ["waiting list", "budget"]])
+    )
+    assert list(matrix.vocab) == ["budget", "meeting", "waiting list"]  # sorted columns
+    assert matrix.counts.toarray().tolist() == [[2, 1, 0], [0, 0, 0], [1, 0, 1]]
+    assert matrix[0] == ["budget", "meeting"] and matrix[1] == [] and len(matrix) == 3
+    assert list(matrix)[2] == ["budget", "waiting list"]
+    empty = TermMatrix.from_lists([[], []])
+    assert class_keyphrases(empty, [[0, 1]], 3) == [[]]
+
+
+def test_label_class_scores_same_from_lists_and_matrix() -> None:
+    terms = [
+        ["budget", "meeting", "budget manager"],
+        ["budget", "manager", "meeting", "budget manager"],
+        ["forms", "meeting", "paperwork"],
+        ["forms", "paperwork", "meeting", "forms"],
+        ["weather"],
+    ]
+    groups = [[0, 1], [2, 3]]
+    assert class_scores(terms, groups, 5) == class_scores(TermMatrix.from_lists(terms), groups, 5)
+
+
+def test_label_passage_terms_is_a_sparse_matrix_over_the_corpus() -> None:
+    topics = ["budget meeting", "fidelity form", "home visit", "reflective supervision"]
+    passages = [P(i, f"The waiting list and the {topics[i % 4]} were long.") for i in range(40)]
+    matrix = passage_terms(passages, LabelConfig())
+    assert isinstance(matrix, TermMatrix) and matrix.counts.shape[0] == 40
+    assert matrix.counts.nnz < matrix.counts.shape[0] * matrix.counts.shape[1] / 2
+    assert all("waiting list" in row or "wait list" in row for row in matrix)
