@@ -26,6 +26,8 @@ from cppthemes.nlp import FILLERS, LEMMA_FIXES, has_parser, load_nlp, stop_words
 from cppthemes.records import Assignment, Code, Passage, Prevalence, Quote
 
 UNCODED = -1
+# Quote candidates per code: the passages closest to its centre (see pick_quotes).
+QUOTE_POOL = 1000
 
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -390,7 +392,9 @@ def pick_quotes(
     """
     sims = {i: float(vectors[i] @ centroid) for i in members}
     chosen: list[int] = []
-    remaining = sorted(members, key=lambda i: (-sims[i], passages[i].id))
+    # Only the QUOTE_POOL passages closest to the centre compete: a quote should be typical of
+    # its code, and on a code of 100,000 passages each pick would otherwise score them all.
+    remaining = sorted(members, key=lambda i: (-sims[i], passages[i].id))[:QUOTE_POOL]
     while remaining and len(chosen) < n:
 
         def score(i: int) -> float:
@@ -408,9 +412,9 @@ def pick_quotes(
                 - spread * same_file
             )
 
-        best = max(remaining, key=lambda i: (score(i), -remaining.index(i)))
-        chosen.append(best)
-        remaining.remove(best)
+        # The first of equal scores wins (closest to the centre), as a stable order demands.
+        at = max(range(len(remaining)), key=lambda k: (score(remaining[k]), -k))
+        chosen.append(remaining.pop(at))
     return [
         Quote(
             passage_id=passages[i].id,
