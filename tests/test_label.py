@@ -10,6 +10,7 @@ import pytest
 from cppthemes.cluster import centroids
 from cppthemes.config import ClusterConfig, Config, LabelConfig
 from cppthemes.label import (
+    QUOTE_POOL,
     TermMatrix,
     class_keyphrases,
     class_scores,
@@ -321,3 +322,18 @@ def test_label_passage_terms_is_a_sparse_matrix_over_the_corpus() -> None:
     assert isinstance(matrix, TermMatrix) and matrix.counts.shape[0] == 40
     assert matrix.counts.nnz < matrix.counts.shape[0] * matrix.counts.shape[1] / 2
     assert all("waiting list" in row or "wait list" in row for row in matrix)
+
+
+def test_label_quotes_come_from_the_passages_closest_to_the_centre() -> None:
+    rng = np.random.default_rng(0)
+    n = QUOTE_POOL * 3
+    vectors = rng.normal(size=(n, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    centre = vectors.mean(axis=0)
+    centre /= np.linalg.norm(centre)
+    passages = [P(i, f"passage {i}", speaker=f"S{i}", transcript=f"t{i % 50}") for i in range(n)]
+    quotes = pick_quotes(range(n), passages, vectors, centre, 5)
+    closest = set(np.argsort(-(vectors @ centre), kind="stable")[:QUOTE_POOL].tolist())
+    index = {p.id: i for i, p in enumerate(passages)}
+    assert len(quotes) == 5 and all(index[q.passage_id] in closest for q in quotes)
+    assert len({q.transcript_id for q in quotes}) == 5  # spread over files
