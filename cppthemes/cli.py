@@ -189,7 +189,10 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Embedding model: a name, a folder, or 'static'."),
+        typer.Option(
+            "--model",
+            help="Embedding model: a name, a folder, 'static', 'onnx-int8' or 'onnx-fp32'.",
+        ),
     ] = None,
     engine: Annotated[
         str | None, typer.Option("--engine", help="Where to embed: local or dask.")
@@ -506,7 +509,10 @@ def export(
         typer.echo(str(path))
 
 
-model_app = typer.Typer(help="Embedding models: build the static one.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Embedding models: build the static one (distill) or the ONNX ones (export-onnx).",
+    no_args_is_help=True,
+)
 app.add_typer(model_app, name="model")
 
 
@@ -523,6 +529,24 @@ def model_distill(
 
     err.print("distilling the packaged model (about a minute)...", markup=False)
     typer.echo(str(distill(out, pca_dims=dims or None)))
+
+
+@model_app.command("export-onnx")
+@reports_errors
+def model_export_onnx(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder (default: in the user cache).")
+    ] = None,
+    no_quantize: Annotated[
+        bool,
+        typer.Option("--no-quantize", help="Keep float weights (for `--model onnx-fp32`)."),
+    ] = False,
+) -> None:
+    """Export the packaged model to ONNX, int8, for `--model onnx-int8` (needs the onnx extra)."""
+    from cppthemes.onnx_model import export
+
+    err.print("exporting the packaged model to ONNX (about 10 seconds)...", markup=False)
+    typer.echo(str(export(out, quantize=not no_quantize)))
 
 
 def main() -> None:

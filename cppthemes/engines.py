@@ -128,27 +128,42 @@ def auto_threads(cores: int, load: float) -> int:
     return max(1, min(cores, cores - int(load)))
 
 
+def resolve_threads(threads: int) -> int:
+    """``threads``, or for 0 ``auto_threads`` for this machine now (cores minus load).
+
+    Without torch, so that an embedder that does not use it (onnxruntime) need not import it.
+    """
+    if threads > 0:
+        return threads
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return auto_threads(cores, load)
+
+
+def limit_blas(threads: int) -> None:
+    """Cap numpy's BLAS threads, which spin at the same kind of barrier as torch's.
+
+    On a busy machine a 2-thread PCA of 3,000 passages took 0.5-15 s, a 1-thread one 0.15-0.2 s.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 def set_threads(threads: int) -> int:
     """Give torch ``threads`` intra-op threads (0 = ``auto_threads`` for this machine now)."""
     import torch
 
-    if threads <= 0:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cores = os.cpu_count() or 1
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
-        threads = auto_threads(cores, load)
+    threads = resolve_threads(threads)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    # numpy's OpenBLAS threads spin at the same kind of barrier: on a busy machine a 2-thread
-    # PCA of 3,000 passages took 0.5-15 s, a 1-thread one 0.15-0.2 s.
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads, user_api="blas")
+    limit_blas(threads)
     return threads
 
 

@@ -34,6 +34,7 @@ from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
+from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
 from cppthemes.pseudonymize import pseudonymize, read_name_list
 from cppthemes.records import Code, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
@@ -101,6 +102,10 @@ def run(
         model = embedder
     elif cfg.embed.model == STATIC_NAME:
         model = StaticEmbedder()
+    elif cfg.embed.model in ONNX_NAMES:
+        model = OnnxEmbedder(
+            name=cfg.embed.model, batch_size=cfg.embed.batch_size, threads=cfg.embed.threads
+        )
     else:
         model = SentenceTransformerEmbedder(
             cfg.embed.model,
