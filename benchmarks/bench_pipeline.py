@@ -9,6 +9,7 @@ process so that a busy machine slows every line alike:
 - cppthemes warm: again with the cache filled, and again with other clustering and label
   settings (a rerun after a codebook decision): must embed nothing;
 - static: the pipeline with the Model2Vec model (`cppthemes model distill`), cold;
+- onnx-int8: the pipeline with the int8 ONNX model (`cppthemes model export-onnx`), cold;
 - BERTopic 0.17 with its defaults on the same passages and the same vectors (fit time only).
 
 Each line: wall time per stage, peak RSS, passages per second, AMI against the human labels
@@ -266,7 +267,7 @@ def bench_set(
     spec: dict[str, Any],
     *,
     embedder: Any,
-    static: Any,
+    models: dict[str, Any],
     bertopic: bool,
     log: Callable[[str], None],
     repeats: int = 1,
@@ -316,14 +317,14 @@ def bench_set(
     out["overhead_cold_vs_bare_cpu"] = float(np.median([p["cpu"] for p in out["pairs"]]))
     embed_s = float(out["cold"]["stages_s"]["embed"])
     out["overhead_embed_stage_vs_bare"] = round(embed_s / out["bare"]["wall_s"] - 1, 3)
-    if static is not None:
+    for model_name, model in models.items():  # the faster models, each cold
         with tempfile.TemporaryDirectory() as cache_dir:
-            log(f"{name}: static model")
-            static_cfg = load_config(None, ['embed.model="static"'])
-            result, out["static"] = timed_run(
-                paths, static_cfg, static, EmbeddingCache(cache_dir), rss
+            log(f"{name}: {model_name} model")
+            model_cfg = load_config(None, [f"embed.model={json.dumps(model_name)}"])
+            result, out[model_name] = timed_run(
+                paths, model_cfg, model, EmbeddingCache(cache_dir), rss
             )
-            out["static"]["ami"] = ami_of(result, spec)
+            out[model_name]["ami"] = ami_of(result, spec)
     return out
 
 
@@ -363,6 +364,7 @@ def markdown(info: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             ("warm", "cppthemes warm (same settings)"),
             ("warm_rerun", "cppthemes warm, other cluster/label settings"),
             ("static", "cppthemes cold, static model"),
+            ("onnx-int8", "cppthemes cold, ONNX int8 model"),
         ):
             if key not in row:
                 continue
@@ -412,6 +414,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="CI mode: small input, checks")
     parser.add_argument("--no-bertopic", action="store_true")
     parser.add_argument("--no-static", action="store_true")
+    parser.add_argument("--no-onnx", action="store_true")
     parser.add_argument("--write-docs", action="store_true", help="table into docs/benchmarks.md")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     parser.add_argument(
@@ -429,15 +432,21 @@ def main() -> int:
     info = machine()
     info["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     info["command"] = "python " + " ".join(["benchmarks/bench_pipeline.py", *sys.argv[1:]])
-    static = None
-    if not (args.no_static or args.smoke):
-        from cppthemes.errors import ModelError
-        from cppthemes.static_model import StaticEmbedder
+    from cppthemes.errors import ModelError
+    from cppthemes.onnx_model import INT8_NAME, OnnxEmbedder
+    from cppthemes.static_model import STATIC_NAME, StaticEmbedder
 
+    models: dict[str, Any] = {}
+    for model_name, make, skip in (
+        (STATIC_NAME, StaticEmbedder, args.no_static),
+        (INT8_NAME, OnnxEmbedder, args.no_onnx),
+    ):
+        if skip or args.smoke:
+            continue
         try:
-            static = StaticEmbedder()
-        except ModelError as exc:
-            log(f"no static line: {exc}")
+            models[model_name] = make()
+        except ModelError as exc:  # not built on this machine: the line is left out
+            log(f"no {model_name} line: {exc}")
     rows = []
     names = ["sample"] if args.smoke else args.sets
     for name in names:
@@ -453,7 +462,7 @@ def main() -> int:
                 paths,
                 spec,
                 embedder=embedder,
-                static=static,
+                models=models,
                 bertopic=not (args.no_bertopic or args.smoke),
                 log=log,
                 repeats=max(1, args.repeats),
