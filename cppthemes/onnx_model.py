@@ -268,14 +268,25 @@ def _torch_vectors(model: Any, tokenizer: Any, max_len: int) -> np.ndarray:
     return mean_pool_normalize(hidden, batch["attention_mask"].numpy())
 
 
-def _digest(folder: Path) -> str:
-    """SHA-256 over the model and tokenizer bytes: the embedding cache's key for this model."""
+# The settings in CONFIG_FILE that change vectors; the rest (versions, the export check's
+# cosine) describes the export and must not invalidate a cache of the same model bytes.
+VECTOR_SETTINGS = ("max_seq_length", "pad_token_id", "pooling", "normalize")
+
+
+def _digest(folder: Path, config: dict[str, Any]) -> str:
+    """SHA-256 over the model, the tokenizer and the settings that change vectors.
+
+    The embedding cache's key for this model: a re-export that writes the same bytes keeps the
+    cache, any other model (torch's, a different export) never shares its entries.
+    """
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, "tokenizer.json", CONFIG_FILE):
+    for name in (MODEL_FILE, "tokenizer.json"):
         digest.update(name.encode())
         with (folder / name).open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
+    settings = {key: config.get(key) for key in VECTOR_SETTINGS}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -349,7 +360,7 @@ class OnnxEmbedder:
         self._folder = folder
         self.name = name
         self.model_id = f"{name}:{ONNX_FOLDERS.get(name, folder.name)}"
-        self.fingerprint = f"{name}:{_digest(folder)}"
+        self.fingerprint = f"{name}:{_digest(folder, config)}"
         # A quantised model runs one text at a time. Dynamic quantisation scales each
         # operator's input tensor by its largest value, so in a batch a text's vector depends
         # on its batch-mates (and their padding): measured on data/sample, cosine between a

@@ -106,3 +106,18 @@ def test_onnx_cli_run_without_export_is_one_error_line(tmp_path: Path, name: str
     assert len(lines) == 1 and lines[0].startswith(f"error: embed.model='{name}'"), lines
     assert "cppthemes model export-onnx" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_onnx_fingerprint_covers_the_model_bytes_not_the_export_notes(tmp_path: Path) -> None:
+    from cppthemes.onnx_model import _digest
+
+    (tmp_path / MODEL_FILE).write_bytes(b"graph v1")
+    (tmp_path / "tokenizer.json").write_text("{}")
+    config = {"max_seq_length": 256, "pad_token_id": 0, "pooling": "mean", "normalize": True}
+    first = _digest(tmp_path, {**config, "check_min_cosine": 0.98, "torch": "2.13.0"})
+    # A re-export with the same bytes keeps the embedding cache...
+    assert _digest(tmp_path, {**config, "check_min_cosine": 0.97, "torch": "2.14.0"}) == first
+    # ...other bytes or another window never share it.
+    assert _digest(tmp_path, {**config, "max_seq_length": 128}) != first
+    (tmp_path / MODEL_FILE).write_bytes(b"graph v2")
+    assert _digest(tmp_path, config) != first
