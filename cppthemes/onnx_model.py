@@ -136,14 +136,17 @@ def export(out_dir: Path | None = None, *, quantize: bool = True) -> Path:
     assert folder is not None  # the packaged model always has a folder
     max_len = _pipeline_settings(folder)
     target = out_dir or onnx_model_dir(INT8_NAME if quantize else FP32_NAME)
+    if target.exists() and not (target / CONFIG_FILE).is_file() and any(target.iterdir()):
+        # Replaced whole below: never a folder that an export did not write.
+        raise ModelError(f"{target}: exists and is not an ONNX export; choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        # Eager attention: the SDPA path's mask handling does not trace to a graph that works
-        # for every batch shape.
+        # Eager attention: plain MatMul and Softmax operators, the graph the quantiser and
+        # the measurements in docs/benchmarks.md were made with (SDPA was not tried).
         model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         # Before the export: tracing leaves the torch model giving other vectors.

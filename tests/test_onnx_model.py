@@ -121,3 +121,12 @@ def test_onnx_fingerprint_covers_the_model_bytes_not_the_export_notes(tmp_path: 
     assert _digest(tmp_path, {**config, "max_seq_length": 128}) != first
     (tmp_path / MODEL_FILE).write_bytes(b"graph v2")
     assert _digest(tmp_path, config) != first
+
+
+def test_onnx_export_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ModelError, match="is not an ONNX export"):
+        export(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
