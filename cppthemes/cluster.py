@@ -175,7 +175,13 @@ def _finish(
             labels[labels == c] = -1
     labels, n_clusters = _renumber(labels, n_seeds)
     cents = centroids(vectors, labels, n_clusters)
-    sims = np.einsum("ij,ij->i", vectors, cents[np.maximum(labels, 0)])
+    # Each passage against its own centre, in blocks: gathering a centre for every passage at
+    # once made an n x d float64 matrix (2 GB at a million passages).
+    sims = np.empty(len(vectors))
+    for start in range(0, len(vectors), 65536):
+        end = start + 65536
+        own = cents[np.maximum(labels[start:end], 0)]
+        sims[start:end] = np.einsum("ij,ij->i", vectors[start:end], own)
     labels[(labels >= n_seeds) & (sims < cfg.min_similarity)] = -1
     return _renumber(labels, n_seeds)
 
