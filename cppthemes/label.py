@@ -154,8 +154,8 @@ def passage_terms(
     fixes = LEMMA_FIXES.get(cfg.language, {})
     blocked = blocked_words(cfg, names)
     texts = (p.text for p in passages)
-    cheap = [n for n in nlp.pipe_names if n in SENTENCE_ONLY_SKIPS]
-    with nlp.select_pipes(disable=cheap):
+    skipped = [n for n in nlp.pipe_names if n in SENTENCE_ONLY_SKIPS]
+    with nlp.select_pipes(disable=skipped):
         blocked |= proper_nouns(nlp.pipe(texts, batch_size=256))
 
     def keep(token: Token) -> bool:
