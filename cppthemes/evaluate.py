@@ -131,6 +131,21 @@ def window_k(reference: list[int]) -> int:
     return max(1, math.floor(units / segments / 2 + 0.5))
 
 
+def _probes(reference: list[int], hypothesis: list[int], k: int) -> list[tuple[int, int]]:
+    """Boundaries inside each probe of width ``k`` (units ``i`` and ``i + k``), per segmentation.
+
+    ``reference`` and ``hypothesis`` hold one boundary indicator per gap between ``n`` units;
+    there are ``n - k`` probes, ``k`` capped at ``n - 1`` (none for a single unit).
+    """
+    if len(hypothesis) != len(reference):
+        raise ValueError("reference and hypothesis cover different numbers of units")
+    n = len(reference) + 1
+    k = min(k, n - 1)
+    if k < 1:
+        return []
+    return [(sum(reference[i : i + k]), sum(hypothesis[i : i + k])) for i in range(n - k)]
+
+
 def pk(reference: list[int], hypothesis: list[int], k: int) -> float:
     """Pk (Beeferman, Berger & Lafferty 1999) from per-gap boundary indicators.
 
@@ -138,28 +153,18 @@ def pk(reference: list[int], hypothesis: list[int], k: int) -> float:
     same segment in one segmentation and in different segments in the other. With ``n`` units
     there are ``n - k`` probes (units ``i`` and ``i + k``).
     """
-    n = len(reference) + 1
-    if len(hypothesis) != len(reference):
-        raise ValueError("reference and hypothesis cover different numbers of units")
-    k = min(k, n - 1)
-    if k < 1:
+    probes = _probes(reference, hypothesis, k)
+    if not probes:
         return 0.0
-    errors = sum(
-        (sum(reference[i : i + k]) == 0) != (sum(hypothesis[i : i + k]) == 0) for i in range(n - k)
-    )
-    return errors / (n - k)
+    return sum((r == 0) != (h == 0) for r, h in probes) / len(probes)
 
 
 def windowdiff(reference: list[int], hypothesis: list[int], k: int) -> float:
     """WindowDiff (Pevzner & Hearst 2002): probes whose boundary counts differ, over ``n - k``."""
-    n = len(reference) + 1
-    if len(hypothesis) != len(reference):
-        raise ValueError("reference and hypothesis cover different numbers of units")
-    k = min(k, n - 1)
-    if k < 1:
+    probes = _probes(reference, hypothesis, k)
+    if not probes:
         return 0.0
-    errors = sum(sum(reference[i : i + k]) != sum(hypothesis[i : i + k]) for i in range(n - k))
-    return errors / (n - k)
+    return sum(r != h for r, h in probes) / len(probes)
 
 
 def _fixed(units: int, segments: int) -> list[int]:
