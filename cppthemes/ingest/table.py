@@ -163,6 +163,8 @@ def transcripts_from_rows(
     """One transcript per value of the file column (or one for the whole table)."""
     builders: dict[str, PlainTextBuilder] = {}
     for row in rows[columns.header_row + 1 :]:
+        if not row:  # a blank row changes nothing (a sheet may have a million of them)
+            continue
         group = cell_text(_get(row, columns.file)).strip() if group_by_file else ""
         if columns.file is not None and group_by_file and not group:
             group = next(reversed(builders), "") if builders else ""
@@ -266,6 +268,9 @@ def _sheet_rows(ws: Any, path: Path) -> list[list[object]]:
     rows: list[list[object]] = []
     cells = 0
     for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if not row:  # a missing row: openpyxl yields one empty sequence for each
+            rows.append(empty)
+            continue
         end = len(row)
         while end and row[end - 1] is None:
             end -= 1
