@@ -133,6 +133,15 @@ def test_hostile_non_utf8_file_name_is_read_and_cited_escaped(tmp_path: Path) ->
     files = _all_output_text(out)
     assert any("bad\\xff" in text or "bad\\\\xff" in text for text in files.values())
 
+    # Given by name on the command line: run.json keeps the name (escaped), refine finds it.
+    given = os.fsdecode(os.path.join(os.fsencode(corpus), b"bad\xff.txt"))
+    direct = invoke("run", given, "--out", tmp_path / "direct", "-q")
+    assert direct.exit_code == 0, direct.output
+    run_json = (tmp_path / "direct" / "run.json").read_bytes()
+    assert b"bad\\udcff.txt" in run_json and run_json.decode("utf-8")
+    again = invoke("refine", tmp_path / "direct", "-q")
+    assert again.exit_code == 0, again.output
+
     jsonl = tmp_path / "turns.jsonl"
     ingest = invoke("ingest", corpus, "--out", jsonl)
     assert ingest.exit_code == 0, ingest.output
