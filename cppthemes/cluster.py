@@ -194,6 +194,7 @@ def why_nothing_coded(n_passages: int, cfg: ClusterConfig) -> str:
         return (
             f"no candidate codes: {n_passages} passage(s) to code, fewer than a code needs "
             f"(cluster.min_size={cfg.min_size}, and at least 2); add transcripts"
+            + (" or lower cluster.min_size with --set" if cfg.min_size > 2 else "")
         )
     asked = (
         f"; cluster.n_codes={cfg.n_codes} leaves ~{n_passages / cfg.n_codes:.1f} passages a code"
