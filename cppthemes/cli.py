@@ -289,6 +289,14 @@ def _run_and_write(
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
         err.print(f"warning: {warning['path']}: {warning['reason']}", markup=False)
+    if cache.problem:
+        err.print(f"warning: {cache.problem}", markup=False)
+    if not result.codes:
+        from cppthemes.cluster import why_nothing_coded
+
+        err.print(
+            f"note: {why_nothing_coded(result.segment_stats.passages, cfg.cluster)}", markup=False
+        )
     if not quiet:
         s = result.segment_stats
         err.print(

@@ -174,6 +174,8 @@ def _finish(
         if c >= n_seeds and (labels == c).sum() < cfg.min_size:
             labels[labels == c] = -1
     labels, n_clusters = _renumber(labels, n_seeds)
+    if n_clusters == 0:  # every cluster was too small: nothing is coded (an honest answer)
+        return labels, 0
     cents = centroids(vectors, labels, n_clusters)
     # Each passage against its own centre, in blocks: gathering a centre for every passage at
     # once made an n x d float64 matrix (2 GB at a million passages).
@@ -184,6 +186,27 @@ def _finish(
         sims[start:end] = np.einsum("ij,ij->i", vectors[start:end], own)
     labels[(labels >= n_seeds) & (sims < cfg.min_similarity)] = -1
     return _renumber(labels, n_seeds)
+
+
+def why_nothing_coded(n_passages: int, cfg: ClusterConfig) -> str:
+    """One line for a run that found no code: why, and what to change."""
+    if n_passages < max(2, cfg.min_size):
+        return (
+            f"no candidate codes: {n_passages} passage(s) to code, fewer than a code needs "
+            f"(cluster.min_size={cfg.min_size}, and at least 2); add transcripts"
+            + (" or lower cluster.min_size with --set" if cfg.min_size > 2 else "")
+        )
+    asked = (
+        f"; cluster.n_codes={cfg.n_codes} leaves ~{n_passages / cfg.n_codes:.1f} passages a code"
+        if cfg.n_codes
+        else ""
+    )
+    return (
+        f"no candidate codes: every group of similar passages among the {n_passages} had fewer "
+        f"than cluster.min_size={cfg.min_size} passages"
+        + asked
+        + " (ask for fewer codes, lower cluster.min_size with --set, or add transcripts)"
+    )
 
 
 def _jaccard_stability(

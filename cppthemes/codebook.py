@@ -195,4 +195,71 @@ def load_codebook(path: Path) -> dict[str, Any]:
         raise InputError(path, f"not valid YAML ({problem})", line) from None
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
         raise InputError(path, "not a cppthemes codebook (no 'codes:' list)", 1)
+    check_codes(data, path)
     return data
+
+
+# What a code's `status` may say (docs/codebook.md): the tool's own, anchors, discards.
+STATUSES = (
+    "candidate", "kept", "keep", "renamed", "final", "seeded", "deductive", "discarded", "discard",
+)  # fmt: skip
+
+
+def _line(node: Any, key: str | int | None = None) -> int | None:
+    """1-based line of a mapping key's value (or a list item) as ruamel.yaml read it."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if key is None:
+            return int(lc.line) + 1
+        if isinstance(key, int):
+            return int(lc.item(key)[0]) + 1
+        return int(lc.value(key)[0]) + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+
+
+def check_codes(book: dict[str, Any], path: Path) -> None:
+    """Edits a rerun cannot honour faithfully are errors naming the line.
+
+    Two codes with one id (an analyst changed ``id: C02`` to ``C01``) would merge them in
+    silence and make YAML anchors of the output; an unknown status would be read as a
+    candidate; a theme that no theme has as id or label would invent one.
+    """
+    themes: list[Any] = book["themes"] if isinstance(book.get("themes"), list) else []
+    known_themes = {
+        str(t.get(field)) for t in themes if isinstance(t, dict) for field in ("id", "label")
+    }
+    for entry in book.get("decisions") or []:
+        rule = entry.get("theme") if isinstance(entry, dict) else None
+        if isinstance(rule, dict):
+            known_themes |= {str(rule.get("id")), str(rule.get("label"))}
+    seen: dict[str, int | None] = {}
+    codes = book["codes"]
+    for index, code in enumerate(codes):
+        if not isinstance(code, dict) or code.get("id") is None:
+            continue  # reported by the plan ("a code without an id")
+        cid = str(code["id"])
+        line = _line(code, "id") or _line(codes, index)
+        if cid in seen:
+            first = f" (first on line {seen[cid]})" if seen[cid] else ""
+            raise InputError(
+                path, f"code id {cid!r} is used twice{first}; each code needs its own id", line
+            )
+        seen[cid] = line
+        status = code.get("status")
+        if status is not None and str(status).strip().lower() not in STATUSES:
+            raise InputError(
+                path,
+                f"code {cid}: unknown status {str(status)!r} (allowed: {', '.join(STATUSES)})",
+                _line(code, "status") or line,
+            )
+        theme = code.get("theme")
+        if theme is not None and str(theme) not in known_themes:
+            raise InputError(
+                path,
+                f"code {cid}: theme {str(theme)!r} is not the id or label of any theme under "
+                "'themes:' (add it there, or as a 'theme:' decision)",
+                _line(code, "theme") or line,
+            )

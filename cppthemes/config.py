@@ -169,6 +169,7 @@ class PrivacyConfig(_Section):
     pseudonymize: bool = False
     names_file: str = ""
     entities: bool = True
+    contacts: bool = True
 
 
 class Config(_Section):

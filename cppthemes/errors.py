@@ -15,11 +15,20 @@ class CppthemesError(Exception):
     exit_code = 1
 
 
+def display_name(name: str) -> str:
+    """A file name as text every output can hold: bytes that are not UTF-8 written as ``\\xff``.
+
+    Python gives such names as lone surrogates, which no UTF-8 file, JSON, YAML or XML can
+    hold (UnicodeEncodeError); the file itself is still opened by its real name.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class InputError(CppthemesError):
     """A transcript, manifest or gold file that cannot be read as given."""
 
     def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
-        self.path = str(path)
+        self.path = display_name(str(path))
         self.line = line
         self.message = message
         where = f"{self.path}:{line}" if line is not None else self.path

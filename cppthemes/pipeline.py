@@ -35,7 +35,7 @@ from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
-from cppthemes.pseudonymize import pseudonymize, read_name_list
+from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
 from cppthemes.records import Code, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
@@ -83,10 +83,12 @@ def run(
         listed = read_name_list(Path(cfg.privacy.names_file)) if cfg.privacy.names_file else []
         pseudonymized, mapping = pseudonymize(
             transcripts,
-            names=[*listed, *cfg.ingest.facilitators],
+            listed=listed,
+            names=cfg.ingest.facilitators,
             not_names=cfg.segment.facilitators,
             use_entities=cfg.privacy.entities,
             existing=pseudonyms,
+            contacts=cfg.privacy.contacts,
         )
         transcripts = tuple(pseudonymized)
         cfg = _config_without_names(cfg, mapping)
@@ -326,6 +328,8 @@ def run(
             "from_cache": cached,
             # Cache entries whose checksum failed: deleted and embedded again.
             "corrupt_cache_entries": cache.corrupt if cache else 0,
+            # Only when the cache could not be used (read-only or full folder): why.
+            **({"cache_off": cache.problem} if cache and cache.problem else {}),
         },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
@@ -390,5 +394,6 @@ def _config_without_names(cfg: Config, mapping: Mapping[str, str]) -> Config:
     """The settings as recorded in run.json and the report: given facilitator names replaced."""
     if not cfg.ingest.facilitators:
         return cfg
-    named = [mapping.get(" ".join(n.split()), n) for n in cfg.ingest.facilitators]
+    known = Pseudonymizer(mapping, contacts=False)
+    named = [known.substitute(n) for n in cfg.ingest.facilitators]
     return cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"facilitators": named})})

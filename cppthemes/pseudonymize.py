@@ -19,6 +19,7 @@ import bisect
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +33,9 @@ GENERIC = re.compile(
     r"^(?:speaker|participant|respondent|interviewee|interviewer|moderator|facilitator|"
     r"person|unknown|narrator|host|guest|student|teacher|parent|child|nurse|doctor|"
     r"clinician|all|group|several|multiple|p|r|i|q|f|s|a|m|c|t|pt|int|resp|iv|ie|mod|fac)"
-    r"[\s_.\-]*\d*[a-z]?$",
+    # A letter after the role only with a separator or a number ("Speaker A", "P3a"), so
+    # names such as Al, Ivy, Mo or Modi are not taken for "a", "iv", "m" or "mod" + a letter.
+    r"(?:[\s_.\-]*\d+[a-z]?|[\s_.\-]+[a-z]|[\s_.\-]*)$",
     re.IGNORECASE,
 )
 TITLES = frozenset(
@@ -124,54 +127,124 @@ def _parts(name: str) -> list[str]:
         parts += [w for w in words if len(w) > 1 and w.lower() not in PARTICLES]
     elif words and words[0] != name:
         parts.append(words[0])  # "Dr. Lee" -> "Lee"
-    out: list[str] = []
-    for p in parts:
-        for variant in (p, p.upper(), p.title()):
-            if variant not in out and any(ch.isalpha() for ch in variant):
-                out.append(variant)
-    return out
+    return [p for p in dict.fromkeys(parts) if any(ch.isalpha() for ch in p)]
+
+
+def fold(text: str) -> str:
+    """The form names are compared in: NFC, case-folded ("Zoë" in NFD, "ZOË", "zoë" alike)."""
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+# E-mail addresses and phone numbers identify people as surely as names do: replaced by
+# default (privacy.contacts). A phone number is 8 to 15 digits, optionally with a country
+# code and single spaces, dots, dashes or a parenthesised area code between groups; dates
+# written with digits only (2026-12-01, 01.12.2026) are not phone numbers.
+EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+"
+PHONE = r"(?<![\w+])\+?(?:\(\d{1,4}\)[ .\-]?)?\d(?:[ .\-]?\d){7,14}(?![\w])"
+DATE = re.compile(r"\d{4}[.\-/]\d{1,2}[.\-/]\d{1,2}|\d{1,2}[.\-/]\d{1,2}[.\-/]\d{4}")
+EMAIL_TOKEN = "[email]"
+PHONE_TOKEN = "[phone]"
+# A name stands where no letter (or combining mark) touches it: "_", ".", "@" and digits
+# separate, so names inside identifiers and e-mail addresses (Maria_Hansen) are found too.
+_BEFORE = r"(?<![^\W\d_])"
+_AFTER = r"(?![^\W\d_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])"
+
+
+def _common_words() -> frozenset[str]:
+    """Words so common that a name spelled like them ("Will", "May", "Per") is replaced only
+    where it is capitalised: "will" in every sentence is not a person."""
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.nb.stop_words import STOP_WORDS as NB
+
+    return frozenset(w.casefold() for w in (*EN, *NB))
 
 
 class Pseudonymizer:
-    """Name -> pseudonym, stable: known names keep theirs, new ones get the next number."""
+    """Name -> pseudonym, stable: known names keep theirs, new ones get the next number.
 
-    def __init__(self, existing: Mapping[str, str] | None = None) -> None:
+    Names are matched after Unicode normalisation (NFC and NFD spellings alike) and without
+    regard to case, except names that are also common words, matched only as written,
+    capitalised or in capitals. With ``contacts``, e-mail addresses and phone numbers are
+    replaced too (``[email]``, ``[phone]``).
+    """
+
+    def __init__(self, existing: Mapping[str, str] | None = None, *, contacts: bool = True) -> None:
         self.mapping: dict[str, str] = dict(existing or {})
-        self._forms: dict[str, str] = {}
+        self.contacts = contacts
+        self._forms: dict[str, str] = {}  # folded form -> pseudonym
+        self._written: dict[str, set[str]] = {}  # folded form -> the spellings seen
         numbers = [int(p[1:]) for p in self.mapping.values()]
         self._next = max(numbers, default=0) + 1
         self._pattern: re.Pattern[str] | None = None
+        self._common: frozenset[str] | None = None
         for name, pseudonym in self.mapping.items():
             self._add_forms(name, pseudonym)
 
     def _add_forms(self, name: str, pseudonym: str) -> None:
         for form in _parts(name):
-            self._forms.setdefault(form, pseudonym)
+            key = fold(form)
+            self._forms.setdefault(key, pseudonym)
+            self._written.setdefault(key, set()).add(unicodedata.normalize("NFC", form))
         self._pattern = None
 
     def add(self, name: str) -> str:
         name = " ".join(name.split())
         if name in self.mapping:
             return self.mapping[name]
-        if name in self._forms:  # a part or case form of a name already known
-            return self._forms[name]
+        if fold(name) in self._forms:  # a part or case form of a name already known
+            return self._forms[fold(name)]
         pseudonym = f"P{self._next:02d}"
         self._next += 1
         self.mapping[name] = pseudonym
         self._add_forms(name, pseudonym)
         return pseudonym
 
-    def pattern(self) -> re.Pattern[str] | None:
-        if self._pattern is None and self._forms:
-            forms = sorted(self._forms, key=lambda f: (-len(f), f))
-            self._pattern = re.compile(
-                r"(?<!\w)(?:" + "|".join(re.escape(f) for f in forms) + r")(?!\w)"
+    def _alternatives(self) -> list[str]:
+        if self._common is None:
+            self._common = _common_words()
+        out: dict[str, None] = {}
+        for key, spellings in self._written.items():
+            common = key in self._common
+            variants = (
+                {v for w in spellings for v in (w, w.upper(), w.title())}
+                if common
+                else {*spellings, key}
             )
+            for variant in sorted(variants):
+                for form in sorted({variant, unicodedata.normalize("NFD", variant)}):
+                    body = re.escape(form).replace(r"\ ", r"\s+")
+                    out[body if common else f"(?i:{body})"] = None
+        # Longest first, so "Jana Novak" wins over "Jana".
+        return sorted(out, key=lambda f: (-len(f), f))
+
+    def pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is None and (self._forms or self.contacts):
+            alternatives = []
+            if self.contacts:
+                alternatives += [f"(?P<email>{EMAIL})", f"(?P<phone>{PHONE})"]
+            if self._forms:
+                names = "|".join(self._alternatives())
+                alternatives.append(f"(?P<name>{_BEFORE}(?:{names}){_AFTER})")
+            self._pattern = re.compile("|".join(alternatives))
         return self._pattern
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        if match.lastgroup == "email":
+            return EMAIL_TOKEN
+        if match.lastgroup == "phone":
+            return PHONE_TOKEN if not DATE.fullmatch(match.group(0)) else match.group(0)
+        folded = fold(" ".join(match.group(0).split()))
+        if folded in self._forms:
+            return self._forms[folded]
+        # A case-insensitive match whose fold differs (e.g. a dotless i): find its form.
+        return next(
+            (p for k, p in self._forms.items() if re.fullmatch(re.escape(k), folded, re.I)),
+            "[name]",
+        )
 
     def substitute(self, text: str) -> str:
         pattern = self.pattern()
-        return pattern.sub(lambda m: self._forms[m.group(0)], text) if pattern else text
+        return pattern.sub(self._replacement, text) if pattern else text
 
     def transcript(self, transcript: Transcript) -> Transcript:
         """The transcript with every known name replaced; offsets follow the new text."""
@@ -187,9 +260,11 @@ class Pseudonymizer:
         last = 0
         length = 0
         for match in pattern.finditer(old):
+            repl = self._replacement(match)
+            if repl == match.group(0):
+                continue
             pieces.append(old[last : match.start()])
             length += match.start() - last
-            repl = self._forms[match.group(0)]
             starts.append(match.start())
             ends.append(match.end())
             new_starts.append(length)
@@ -238,23 +313,33 @@ class Pseudonymizer:
 def pseudonymize(
     transcripts: Sequence[Transcript],
     *,
+    listed: Iterable[str] = (),
     names: Iterable[str] = (),
     not_names: Iterable[str] = (),
     use_entities: bool = True,
     existing: Mapping[str, str] | None = None,
+    contacts: bool = True,
 ) -> tuple[list[Transcript], dict[str, str]]:
     """Transcripts with names replaced, and the full mapping (name -> pseudonym).
 
-    Speaker labels are taken in order of first appearance, then the listed names, then any
-    entities found; so the same corpus gives the same pseudonyms, and ``existing`` (the
-    mapping of an earlier run) keeps them stable when the corpus grows.
+    Speaker labels are taken in order of first appearance, then the ``listed`` names (the
+    analyst's list: always replaced, even "Al" or "Mo", which look like role labels), then
+    ``names`` that look like names (facilitators given by name), then any entities found; so
+    the same corpus gives the same pseudonyms, and ``existing`` (the mapping of an earlier
+    run) keeps them stable when the corpus grows. ``contacts``: e-mail addresses and phone
+    numbers are replaced too.
     """
     not_names = list(not_names)
-    p = Pseudonymizer(existing)
+    p = Pseudonymizer(existing, contacts=contacts)
+    listed = [" ".join(n.split()) for n in listed]
+    chosen = {fold(n) for n in listed}
     for t in transcripts:
         for turn in t.turns:
-            if is_name(turn.speaker, not_names):
+            if fold(" ".join(turn.speaker.split())) in chosen or is_name(turn.speaker, not_names):
                 p.add(turn.speaker)
+    for name in listed:
+        if any(ch.isalpha() for ch in name):
+            p.add(name)
     for name in names:
         if is_name(name, not_names):
             p.add(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -186,6 +187,13 @@ def _recorded_hashes(out_dir: Path) -> dict[str, str]:
         return {}
 
 
+def _json_escaping_surrogates(text: str) -> str:
+    """JSON text whose lone surrogates (a file name that is not UTF-8, as given on the
+    command line) are written as ``\\udcff`` escapes: valid UTF-8, and read back as the same
+    name, so ``refine`` finds the file again."""
+    return re.sub(r"[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
 # Files that analysts edit by hand: replaced only after a backup when they were changed.
 EDITABLE = ("codebook.yaml",)
 
@@ -222,7 +230,7 @@ def write_run(
     }
     run = manifest(result, cfg, paths)
     run["outputs"] = outputs
-    rendered["run.json"] = json.dumps(run, indent=2, ensure_ascii=False) + "\n"
+    rendered["run.json"] = _json_escaping_surrogates(json.dumps(run, indent=2, ensure_ascii=False))
     if result.audit:
         rendered[AUDIT_FILE] = "".join(
             json.dumps(e, ensure_ascii=False, sort_keys=False) + "\n" for e in result.audit

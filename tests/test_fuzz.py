@@ -356,8 +356,8 @@ def test_fuzz_file_that_vanishes_mid_run_is_skipped(
         (tmp_path / name).write_text("Ann: Hello there, all is fine.\n", encoding="utf-8")
     real_find = ingest.find_files
 
-    def find_then_delete(paths, cfg):  # the folder is listed, then a file disappears
-        found = real_find(paths, cfg)
+    def find_then_delete(paths, cfg, *rest):  # the folder is listed, then a file disappears
+        found = real_find(paths, cfg, *rest)
         (tmp_path / "b.txt").unlink()
         return found
 
@@ -382,3 +382,197 @@ def test_fuzz_missing_and_duplicate_speakers(tmp_path: Path) -> None:
     assert [turn.speaker for turn in t.turns] == ["Ann", "Ann", "Ann"]
     assert "continued without a speaker" in t.turns[0].text
     assert len(seen) == 1 and "none.csv" in str(seen[0])
+
+
+# -- CSV quoting, xlsx dimensions, file names, tiny corpora (issue 15) -----------------------
+
+_csv_text = st.text(
+    alphabet=st.sampled_from(list("abc XYZ,;|\"'\n\t.-:")) | st.characters(codec="utf-8"),
+    max_size=40,
+).filter(lambda t: t.strip() and "\r" not in t and "\x00" not in t)
+
+
+@given(
+    rows=st.lists(st.tuples(st.sampled_from(["Kari", "Ola", "Dr. Lee"]), _csv_text), max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+@FUZZ
+def test_fuzz_csv_quoting_round_trips(rows: list[tuple[str, str]], delimiter: str) -> None:
+    """Cells with quotes, delimiters and line breaks, written by a real CSV writer, come back
+    as written (one turn a row); and one stray quote is an error naming a line, or a value."""
+    import csv
+
+    from cppthemes.ingest.build import clean_cell
+    from cppthemes.ingest.table import read_csv
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(
+        [("Speaker", "Text"), *rows]
+    )
+    raw = buffer.getvalue()
+    path, folder = _in_temp("t.csv", raw.encode("utf-8"))
+    try:
+        try:
+            out = read_csv(path, "t", "t.csv", {})
+        except InputError as exc:  # e.g. every text empty after cleaning
+            _one_line(exc)
+            assert not any(clean_cell(text) for _, text in rows), str(exc)
+        else:
+            turns = [(t.speaker, t.text) for tr in out for t in tr.turns]
+            wanted = [(s, clean_cell(text)) for s, text in rows if clean_cell(text)]
+            assert turns == wanted
+        # One stray quote opening a cell: an error naming a line of the file, or rows.
+        broken = raw.replace(f"{delimiter}", f'{delimiter}"', 1) if rows else raw
+        path.write_text(broken, encoding="utf-8")
+        try:
+            read_csv(path, "t", "t.csv", {})
+        except InputError as exc:
+            _one_line(exc)
+            assert exc.line is None or 1 <= exc.line <= broken.count("\n") + 1
+    finally:
+        shutil.rmtree(folder)
+
+
+@given(
+    declared=st.tuples(st.integers(1, 16384), st.integers(1, 1_048_576)),
+    far=st.lists(st.tuples(st.integers(1, 16384), st.integers(4, 1_048_576)), max_size=3),
+)
+@settings(max_examples=examples(12), deadline=None)
+def test_fuzz_xlsx_declared_dimension_does_not_bound_the_work(
+    declared: tuple[int, int], far: list[tuple[int, int]]
+) -> None:
+    """A sheet declaring any dimension, with stray cells anywhere: read within bounded time
+    and memory (the real cells), or refused in one line."""
+    import re
+
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    from cppthemes.ingest.table import read_xlsx
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Speaker", "Text"])
+    ws.append(["Kari", "We talked about the home visits."])
+    for col, row in far:
+        ws.cell(row=row, column=col, value="x")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    ref = f"A1:{get_column_letter(declared[0])}{declared[1]}"
+    patched = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data)
+            dst.writestr(item, data)
+    path, folder = _in_temp("t.xlsx", patched.getvalue())
+    try:
+        start = time.perf_counter()
+        try:
+            out = read_xlsx(path, "t", "t.xlsx", {})
+            assert out[0].turns[0].speaker == "Kari"
+        except InputError as exc:
+            _one_line(exc)
+        assert time.perf_counter() - start < 30
+    finally:
+        shutil.rmtree(folder)
+
+
+_name_bytes = st.binary(min_size=1, max_size=20).filter(
+    lambda b: b"/" not in b and b"\x00" not in b and not b.startswith((b".", b"~$"))
+)
+
+
+@given(names=st.lists(_name_bytes, min_size=1, max_size=3, unique=True))
+@FUZZ
+def test_fuzz_file_names_of_any_bytes(names: list[bytes]) -> None:
+    """Any file name the file system allows is read, and cited as text every output holds."""
+    import json
+    import os
+
+    from cppthemes.config import IngestConfig
+    from cppthemes.records import passage_id
+
+    folder = tempfile.mkdtemp()
+    try:
+        for n, name in enumerate(names):
+            with open(os.path.join(os.fsencode(folder), name + b".txt"), "wb") as fh:
+                fh.write(f"Kari: The home visits were hard, file {n}.\n".encode())
+        try:
+            corpus = load_corpus([folder], IngestConfig())
+        except InputError as exc:  # e.g. two names that are one after escaping
+            _one_line(exc)
+            return
+        assert len(corpus.transcripts) + len(corpus.skipped) == len(names)
+        for t in corpus.transcripts:
+            json.dumps([t.source, t.id], ensure_ascii=False).encode("utf-8")
+            passage_id(t.id, 0, 1)
+        for s in corpus.skipped:
+            json.dumps(s.as_dict(), ensure_ascii=False).encode("utf-8")
+    finally:
+        shutil.rmtree(folder)
+
+
+@given(
+    turns=st.lists(
+        st.tuples(
+            st.sampled_from(["Kari", "Ola", "Interviewer", "P1"]),
+            st.lists(
+                st.sampled_from(
+                    [
+                        "home",
+                        "visits",
+                        "supervision",
+                        "waiting",
+                        "lists",
+                        "school",
+                        "the",
+                        "and",
+                        "was",
+                        "very",
+                        "long",
+                        "hard",
+                        "good",
+                        "Thursday",
+                        "families",
+                    ]
+                ),
+                min_size=1,
+                max_size=14,
+            ).map(" ".join),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    min_size=st.integers(1, 5),
+)
+@settings(
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+def test_fuzz_tiny_corpora_give_a_result_or_one_line(
+    turns: list[tuple[str, str]], min_size: int
+) -> None:
+    """One to five turns, any speakers: a (maybe empty) result, or one of our errors."""
+    from cppthemes.config import load_config
+    from cppthemes.pipeline import run
+    from tests.conftest import FakeEmbedder
+
+    folder = tempfile.mkdtemp()
+    try:
+        text = "".join(f"{who}: {said}.\n" for who, said in turns)
+        Path(folder, "t.txt").write_text(text, encoding="utf-8")
+        cfg = load_config(None, [f"cluster.min_size={min_size}"])
+        try:
+            result = run([folder], cfg, embedder=FakeEmbedder())
+        except CppthemesError as exc:
+            _one_line(exc)
+            return
+        coded = sum(1 for c in result.passage_codes.values() if c)
+        assert coded <= len(result.passages) <= len(turns)
+        assert all(c.size >= min_size for c in result.codes)
+    finally:
+        shutil.rmtree(folder)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
+from openpyxl.xml.constants import ARC_CORE
+from openpyxl.xml.functions import tostring
 
 from cppthemes.export.tables import codes_table, passages_table
 from cppthemes.records import Result
@@ -17,8 +20,8 @@ from cppthemes.records import Result
 # Characters an .xlsx file cannot hold (XML 1.0 forbids them); transcripts rarely have them,
 # but one stray control character would otherwise abort the whole export.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# A fixed timestamp in the workbook's properties, so the file says nothing about when it was
-# rendered and two exports of one run differ only in the zip's own dates.
+# A fixed timestamp in the workbook's properties and its zip members, so the file says nothing
+# about when it was rendered and two exports of one run are byte-identical.
 _EPOCH = datetime(2000, 1, 1)
 _WIDTHS = {"text": 80, "keyphrases": 60, "label": 30, "source": 28}
 
@@ -61,4 +64,22 @@ def render_xlsx(result: Result) -> bytes:
         ws.auto_filter.ref = ws.dimensions
     buffer = io.BytesIO()
     wb.save(buffer)
-    return buffer.getvalue()
+    wb.properties.modified = _EPOCH
+    return _fixed_dates(buffer.getvalue(), tostring(wb.properties.to_tree()))
+
+
+def _fixed_dates(data: bytes, core: bytes) -> bytes:
+    """The workbook's zip written again with fixed dates: reproducible byte for byte.
+
+    openpyxl's save stamps the document's "modified" property (docProps/core.xml) and every
+    zip member with the current time, which made tables.xlsx the one output that differed
+    between two identical runs. ``core`` is that part with the fixed date; the rest is as saved.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=_EPOCH.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, core if item.filename == ARC_CORE else src.read(item))
+    return out.getvalue()

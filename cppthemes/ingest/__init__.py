@@ -9,12 +9,13 @@ first such file fatal, and a corpus where nothing could be read is an error eith
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cppthemes.config import IngestConfig, SegmentConfig
-from cppthemes.errors import CppthemesError, InputError
+from cppthemes.errors import CppthemesError, InputError, display_name
 from cppthemes.ingest.decode import read_bytes
 from cppthemes.ingest.docx import read_docx
 from cppthemes.ingest.manifest import (
@@ -134,32 +135,61 @@ def _manifest_names(cfg: IngestConfig) -> set[str]:
     return names
 
 
-def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Path, str]]:
+def _walk(folder: Path, unreadable: list[InputError]) -> list[Path]:
+    """Every file under ``folder``; a sub-folder that cannot be listed is noted, not skipped
+    in silence (``Path.rglob`` swallows its PermissionError)."""
+
+    def note(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        unreadable.append(
+            InputError(
+                where,
+                f"cannot read folder ({exc.strerror or type(exc).__name__}); "
+                "its files were left out",
+            )
+        )
+
+    out: list[Path] = []
+    for root, _dirs, files in os.walk(folder, onerror=note):
+        out.extend(Path(root) / name for name in files)
+    return out
+
+
+def find_files(
+    paths: Sequence[str | Path],
+    cfg: IngestConfig,
+    unreadable: list[InputError] | None = None,
+) -> list[tuple[Path, str]]:
     """Expand folders into transcript files; return (path, source name) in a stable order.
 
     The source name is the path relative to the folder given (or the name of a file given
-    directly), which is what outputs cite and what gold files are matched on. Manifests,
-    hidden files and Word's lock files (``~$...``) are not transcripts.
+    directly), which is what outputs cite and what gold files are matched on (`display_name`:
+    a name that is not UTF-8 is cited with ``\\x..`` escapes). Manifests, hidden files and
+    Word's lock files (``~$...``) are not transcripts. Sub-folders that cannot be listed are
+    added to ``unreadable`` (if given) as errors.
     """
     suffixes = {s.lower() for s in cfg.suffixes}
     skip_names = _manifest_names(cfg)
     found: list[tuple[Path, str]] = []
+    problems: list[InputError] = [] if unreadable is None else unreadable
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             inside = sorted(
                 p
-                for p in path.rglob("*")
+                for p in _walk(path, problems)
                 if p.is_file()
                 and p.suffix.lower() in suffixes
                 and not p.name.startswith((".", "~$"))
                 and p.name.lower() not in skip_names
             )
             if not inside:
+                if problems:
+                    raise problems[0]
                 raise InputError(
                     path, f"no transcript files ({', '.join(sorted(suffixes))}) in this folder"
                 )
-            found.extend((p, p.relative_to(path).as_posix()) for p in inside)
+            found.extend((p, display_name(p.relative_to(path).as_posix())) for p in inside)
         elif path.is_file():
             if format_of(path, cfg) is None:
                 raise InputError(
@@ -167,7 +197,7 @@ def find_files(paths: Sequence[str | Path], cfg: IngestConfig) -> list[tuple[Pat
                     f"unsupported format (readable: {', '.join(sorted(SUFFIX_FORMATS))}; "
                     "or say which with --format)",
                 )
-            found.append((path, path.name))
+            found.append((path, display_name(path.name)))
         else:
             raise InputError(path, "no such file or folder")
     return found
@@ -213,7 +243,8 @@ def load_corpus(
     on_skip: Callable[[Skipped], None] | None = None,
 ) -> Corpus:
     """Read every transcript under ``paths``; see the module docstring for bad files."""
-    files = find_files(paths, cfg)
+    unreadable: list[InputError] = []
+    files = find_files(paths, cfg, unreadable)
     manifest = _manifest_for(paths, cfg)
     pattern = name_pattern(cfg.meta_from_name) if cfg.meta_from_name else None
     transcripts: list[Transcript] = []
@@ -229,6 +260,8 @@ def load_corpus(
         errors.append(exc)
         skipped.append(Skipped.from_error(exc, path))
 
+    for exc in unreadable:
+        skip(exc, Path(exc.path))
     for path, source in files:
         fmt = format_of(path, cfg)
         reader = READERS.get(fmt or "")

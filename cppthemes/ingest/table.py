@@ -13,11 +13,13 @@ line per row kept, so ``line`` is the turn's line in that text, not the spreadsh
 from __future__ import annotations
 
 import csv
+import io
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cppthemes.errors import InputError
 from cppthemes.ingest.build import PlainTextBuilder
@@ -49,6 +51,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 COLUMN_KEYS = tuple(HEADERS)
 HEADER_ROWS = 10  # a header may sit below a title row or two
+# Cells a sheet may hold (blanks inside a row count): 200,000 rows of 25 columns.
+MAX_SHEET_CELLS = 5_000_000
 
 
 def _norm(value: object) -> str:
@@ -159,6 +163,8 @@ def transcripts_from_rows(
     """One transcript per value of the file column (or one for the whole table)."""
     builders: dict[str, PlainTextBuilder] = {}
     for row in rows[columns.header_row + 1 :]:
+        if not row:  # a blank row changes nothing (a sheet may have a million of them)
+            continue
         group = cell_text(_get(row, columns.file)).strip() if group_by_file else ""
         if columns.file is not None and group_by_file and not group:
             group = next(reversed(builders), "") if builders else ""
@@ -192,7 +198,32 @@ def _csv_rows(path: Path, delimiter: str | None) -> list[list[str]]:
             delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
-    reader = csv.reader(text.split("\n"), delimiter=delimiter)
+    # The csv module reads the text itself (not lines split beforehand), so a quoted cell may
+    # hold line breaks. Strict first: a quote that never closes would otherwise swallow every
+    # later row into one cell, silently.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    row_start = 1  # the line the row being read starts on
+    try:
+        for row in reader:
+            rows.append(row)
+            row_start = reader.line_num + 1
+    except csv.Error as exc:
+        if "end of data" in str(exc):
+            raise InputError(
+                path,
+                'a quoted cell starts on this line and never closes (an unbalanced ")',
+                line=row_start,
+            ) from None
+        if "expected after" not in str(exc):
+            raise InputError(path, f"not a readable table ({exc})", line=reader.line_num) from None
+        return _lenient_rows(text, delimiter, path)
+    return rows
+
+
+def _lenient_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
+    """Rows of a table with stray text after a closing quote (``"a"b``): read as ``ab``."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         return [row for row in reader]
     except csv.Error as exc:
@@ -221,6 +252,46 @@ def read_tsv(
     )
 
 
+def _sheet_rows(ws: Any, path: Path) -> list[list[object]]:
+    """A sheet's rows, bounded by the cells it really holds, not by what it declares.
+
+    A sheet's ``<dimension>`` may claim A1:XFD1048576 (16 billion cells) in a 1.6 KB file, and
+    openpyxl pads every row to the declared width. The declared size is ignored, each row is
+    cut after its last value, empty rows share one empty list, and a sheet whose rows hold
+    more than ``MAX_SHEET_CELLS`` cells (counting the blanks before each row's last value)
+    is refused, naming the row.
+    """
+    from openpyxl.utils import get_column_letter
+
+    ws.reset_dimensions()
+    empty: list[object] = []
+    rows: list[list[object]] = []
+    cells = 0
+    for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if not row:  # a missing row: openpyxl yields one empty sequence for each
+            rows.append(empty)
+            continue
+        end = len(row)
+        while end and row[end - 1] is None:
+            end -= 1
+        if not end:
+            rows.append(empty)
+            continue
+        cells += end
+        if cells > MAX_SHEET_CELLS:
+            raise InputError(
+                path,
+                f"sheet {ws.title!r} holds more than {MAX_SHEET_CELLS:,} cells by row {number} "
+                f"(cells as far as column {get_column_letter(end)}); delete stray cells far "
+                "from the table, or copy the table to a new sheet",
+                line=number,
+            )
+        rows.append(list(row[:end]))
+    while rows and rows[-1] is empty:
+        rows.pop()
+    return rows
+
+
 def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[object]]]]:
     from openpyxl import load_workbook
 
@@ -232,12 +303,11 @@ def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[object]]]]:
             warnings.simplefilter("ignore")
             book = load_workbook(path, read_only=True, data_only=True)
             try:
-                return [
-                    (ws.title, [list(r) for r in ws.iter_rows(values_only=True)])
-                    for ws in book.worksheets
-                ]
+                return [(ws.title, _sheet_rows(ws, path)) for ws in book.worksheets]
             finally:
                 book.close()
+    except InputError:
+        raise
     except OSError as exc:
         raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
     except Exception as exc:  # openpyxl raises many types on damaged files
