@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cppthemes import __version__
+from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import Plan, Previous, SeedSpec
@@ -133,10 +134,14 @@ def run(
         sentencizer=sentences,
         embed=embed_texts,
     )
+    accounts, warned = corpus_warnings(transcripts, cfg.segment, passages, corpus.warnings)
+    if cfg.ingest.strict:
+        fail_on_warnings(warned)
     if not passages:
         raise InputError(
             transcripts[0].path if len(transcripts) == 1 else str(paths[0]),
-            "no participant passages to code (only facilitator turns or back-channels?)",
+            "no participant passages to code (only facilitator turns or back-channels?)"
+            + (f": {warned[0].reason}" if len(transcripts) == 1 and warned else ""),
         )
     lap("segment")
 
@@ -329,7 +334,8 @@ def run(
         },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
-        "warnings": [w.as_dict() for w in corpus.warnings],
+        "warnings": [w.as_dict() for w in warned],
+        "accounts": [a.as_dict() for a in accounts],
         "config": cfg.model_dump(),
     }
     return Result(
