@@ -39,7 +39,9 @@ def test_evaluate_lines_outside_passages_are_uncoded() -> None:
 def test_evaluate_matches_by_base_name_and_reports_unmatched() -> None:
     ps = [{"source": "sub/a.txt", "line_start": 1, "line_end": 2, "code": "C1"}]
     s = score(ps, gold(["x", "x"]) + gold(["y"], file="b.txt"))
-    assert s.labelled_lines == 2 and s.unmatched_files == ("b.txt",)
+    # b.txt's line is not dropped: it counts, uncoded
+    assert s.labelled_lines == 3 and s.unmatched_files == ("b.txt",)
+    assert s.lines_in_files_with_passages == 2 and s.coverage == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_evaluate_no_overlap_is_an_error() -> None:
