@@ -13,8 +13,9 @@ In order, for each transcript (the first rule that names someone decides):
 4. ``questions`` (when ``ingest.detect_facilitator`` is on): the speaker whose own talk is
    the facilitator's. Their turns end in questions or are short prompts ("Go on.", "And then?")
    followed by someone else's longer answer, far more often than anyone else's (`MARGIN`), in
-   a good share of their turns (`MIN_SHARE`); in a two-speaker session they also say less
-   than the other (`MAX_WORD_SHARE`). When only some of these hold, the asker is still taken,
+   a good share of their turns (`MIN_SHARE`); in a two-speaker session they also say clearly
+   less than the other (`MAX_WORD_SHARE`). A tag ("..., isn't it?", "you know?") is not a
+   question. When only some of these hold, the asker is still taken,
    but the transcript is flagged uncertain. A conversation between equals (two callers, a
    meeting) keeps everyone a participant;
 5. ``corpus``: a named speaker (not ``SPEAKER_00``, ``A``, ``Speaker 2``) who is the
@@ -42,7 +43,8 @@ SHORT_SESSION = 12  # turns; below this two asking turns are enough
 MIN_SHARE = 0.3  # share of their turns that ask
 MARGIN = 2.0  # at least this many times the asking turns of the next speaker
 UNSURE_MARGIN = 1.4  # between this and MARGIN the asker is taken, flagged uncertain
-MAX_WORD_SHARE = 0.5  # in a two-speaker session the asker says less than half the words
+MAX_WORD_SHARE = 0.4  # in a two-speaker session the asker says clearly less than the other
+UNSURE_WORD_SHARE = 0.5  # up to this share the asker is taken, flagged uncertain
 PROMPT_WORDS = 12  # a prompt is at most this long ...
 ANSWER_WORDS = 20  # ... and is followed by another speaker's turn at least this long
 
@@ -65,6 +67,13 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 _LAST_SENTENCE = re.compile(r"[^.!?]*[.!?]*\s*$")
+# A tag at the end of a statement ("..., isn't it?", "you know?") seeks agreement, not an
+# answer: equals in a conversation use them as often as interviewers ask.
+_TAG_QUESTION = re.compile(
+    r"(?:\b(?:isn't it|is it|wasn't it|aren't they|don't you think|didn't they|right|you know|"
+    r"innit|eh|huh|ok|okay|yeah|ikke sant|sant|ikke|vel|eller)\s*\?+)$",
+    re.IGNORECASE,
+)
 
 
 def _key(name: str) -> str:
@@ -92,7 +101,7 @@ def asks(text: str) -> bool:
     if not talk:
         return False
     if talk.endswith("?"):
-        return True
+        return not _TAG_QUESTION.search(talk)
     last = _LAST_SENTENCE.search(talk)
     sentence = (last.group(0) if last else talk).strip()
     return bool(_ASKING.match(sentence)) and len(sentence.split()) >= 3
@@ -186,7 +195,7 @@ def detect_asker(transcript: Transcript) -> Detection:
     quiet = not two or word_share < MAX_WORD_SHARE
     if margin >= MARGIN and quiet:
         return Detection(top.speaker, False, evidence)
-    if margin >= UNSURE_MARGIN and (quiet or margin >= MARGIN):
+    if margin >= UNSURE_MARGIN and (not two or word_share < UNSURE_WORD_SHARE):
         return Detection(top.speaker, True, evidence)
     return Detection(None, False, evidence)
 

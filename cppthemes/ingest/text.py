@@ -158,10 +158,16 @@ class Scan:
 
     matches: list[re.Match[str] | None]
     labels: frozenset[str]
+    # Index of the first line whose label recurs: one-off labels above it ("Date: 3 May",
+    # "Location: ward 4") are the file's header, not speakers.
+    talk_from: int = 0
+    recurring: frozenset[str] = frozenset()
 
     def match(self, index: int) -> re.Match[str] | None:
         found = self.matches[index]
-        return found if found is not None and found["speaker"] in self.labels else None
+        if found is None or found["speaker"] not in self.labels:
+            return None
+        return found if index >= self.talk_from or found["speaker"] in self.recurring else None
 
     @property
     def turn_lines(self) -> int:
@@ -181,7 +187,17 @@ def scan(pattern: re.Pattern[str], lines: list[str], limit: int | None = None) -
             break
         matches.append(_candidate(pattern, line))
     counts = Counter(m["speaker"] for m in matches if m is not None)
-    return Scan(matches, infer_labels(counts))
+    labels = infer_labels(counts)
+    talk_from = next(
+        (
+            i
+            for i, m in enumerate(matches)
+            if m is not None and m["speaker"] in labels and counts[m["speaker"]] >= MIN_REPEAT
+        ),
+        0,
+    )
+    recurring = frozenset(s for s, n in counts.items() if n >= MIN_REPEAT)
+    return Scan(matches, labels, talk_from, recurring)
 
 
 def detect_convention(lines: list[str]) -> str:
@@ -246,7 +262,7 @@ def read_turns(
     pattern = CONVENTIONS[name]
     found = scan(pattern, lines)
     if labels is not None:
-        found = Scan(found.matches, labels)
+        found = Scan(found.matches, labels, found.talk_from, found.recurring)
     turns: list[Turn] = []
     current: _OpenTurn | None = None
     pending_time: float | None = None
