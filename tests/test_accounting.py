@@ -26,12 +26,9 @@ def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # The moderator's turn swallows every participant line when their labels are not read: here
 # they are one-off lower-case words, so the file is one long facilitator turn.
-SWALLOWED = (
-    "Moderator: Welcome all. What did you make of the new referral form?\n"
-    + "".join(
-        f"{name}: it is slower than the old one and nobody reads the second page at all\n"
-        for name in ("kari", "ola", "nils", "siri", "tove")
-    )
+SWALLOWED = "Moderator: Welcome all. What did you make of the new referral form?\n" + "".join(
+    f"{name}: it is slower than the old one and nobody reads the second page at all\n"
+    for name in ("kari", "ola", "nils", "siri", "tove")
 )
 
 
@@ -58,7 +55,8 @@ def test_accounting_warns_about_swallowed_labels_and_one_speaker(tmp_path: Path)
     folder = _corpus_with_bad_file(tmp_path)
     corpus = load_corpus([folder], IngestConfig())
     accounts = account(corpus.transcripts, SegmentConfig(), passages=[])
-    reasons = [w.reason for w in warnings_for(corpus.transcripts, accounts) if "swallowed" in w.path]
+    warned = warnings_for(corpus.transcripts, accounts)
+    reasons = [w.reason for w in warned if "swallowed" in w.path]
     assert any(r.startswith("yields no passage") for r in reasons)
     assert any("5 of 6 lines open with a prefix like 'kari:'" in r for r in reasons)
     assert any(r.startswith("only one speaker (Moderator)") for r in reasons)

@@ -277,12 +277,13 @@ def test_ingest_conventions_counsellor_found_in_every_session() -> None:
         _interview("s1", "counsellor", "client"),
         _interview("s2", "Counsellor", "Client"),
         _interview("s3", "Jenny", "client", curious=True),  # a name: the other one is 'client'
-        _interview("s4", "T", "C"),  # letters only: detection from the questions
+        _interview("s4", "T", "C"),  # C for client: T is the other one
+        _interview("s5", "X", "Y"),  # letters only: detection from the questions
     ]
     roles = assign_roles(sessions, known=SegmentConfig().facilitators)
     facilitators = [[s for s, r in t.roles.items() if r == "facilitator"] for t in roles]
-    assert facilitators == [["counsellor"], ["Counsellor"], ["Jenny"], ["T"]]
-    assert [t.roles_from for t in roles] == ["name", "name", "name", "questions"]
+    assert facilitators == [["counsellor"], ["Counsellor"], ["Jenny"], ["T"], ["X"]]
+    assert [t.roles_from for t in roles] == ["name"] * 4 + ["questions"]
 
 
 def test_ingest_conventions_conversation_between_equals_has_no_facilitator() -> None:
@@ -318,3 +319,98 @@ def test_ingest_conventions_thin_evidence_is_flagged_uncertain() -> None:
 )
 def test_ingest_conventions_asks(text: str, expected: bool) -> None:
     assert asks(text) is expected
+
+
+def test_ingest_conventions_cp1252_beats_rarer_code_pages(tmp_path: Path) -> None:
+    text = (
+        "Interviewer: Chloé Dubois said the plan was naïve.\n"
+        "Chloé: Yes, I was naïve about the café, and the crème brûlée.\n"
+    )
+    (tmp_path / "legacy.txt").write_bytes(text.encode("cp1252"))
+    corpus = load_corpus([tmp_path], IngestConfig())
+    (t,) = corpus.transcripts
+    assert t.plain_text == text and t.notes == ()
+
+
+def test_ingest_conventions_mixed_encodings_read_line_by_line_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    from cppthemes.accounting import account, warnings_for
+
+    raw = (
+        "Intervjuer: Hvordan var det å flytte til Tromsø?\n".encode()
+        + "Åse: Det var tøft, men kaféen på hjørnet reddet meg.\n".encode("cp1252")
+        + "Intervjuer: Og nå, etter ett år?\n".encode()
+        + "Åse: Nå er det hjemme, ærlig talt.\n".encode()
+    )
+    (tmp_path / "mixed.txt").write_bytes(raw)
+    (t,) = load_corpus([tmp_path], IngestConfig()).transcripts
+    assert "Det var tøft, men kaféen på hjørnet reddet meg." in t.plain_text
+    assert "Hvordan var det å flytte til Tromsø?" in t.plain_text
+    assert t.roles["Intervjuer"] == "facilitator"
+    (warning,) = warnings_for([t], account([t], SegmentConfig()))
+    assert "mixes encodings" in warning.reason and "line 2" in warning.reason
+
+
+def test_ingest_conventions_srt_cue_line_and_time(tmp_path: Path) -> None:
+    (tmp_path / "s.srt").write_text(
+        "1\n00:00:02,000 --> 00:00:05,000\nMOD: What made you join the study?\n\n"
+        "2\n00:00:05,500 --> 00:00:09,000\nP1: My sister did it first and liked it.\n\n"
+        "3\n00:00:09,500 --> 00:00:12,000\nshe said it helped her sleep.\n",
+        encoding="utf-8",
+    )
+    (t,) = load_corpus([tmp_path], IngestConfig()).transcripts
+    assert [(x.speaker, x.ref_line, x.start_s) for x in t.turns] == [
+        ("MOD", 3, 2.0), ("P1", 7, 5.5),
+    ]  # fmt: skip
+    assert t.roles["MOD"] == "facilitator"
+
+
+def test_ingest_conventions_focus_group_moderator_by_first_name() -> None:
+    turns: list[tuple[str, str]] = []
+    people = ["Kari", "Ola", "Nils", "Siri"]
+    for q in range(5):
+        turns.append(("Hege", f"Question {q}: what do you think about the referral form?"))
+        for n, person in enumerate(people):
+            turns.append((person, ANSWERS[(q + n) % 5]))
+        turns.append(("Kari", "Mm, yes, right."))
+    (t,) = assign_roles([_transcript("fg", turns)], known=SegmentConfig().facilitators)
+    assert [s for s, r in t.roles.items() if r == "facilitator"] == ["Hege"]
+    assert t.roles_from == "questions" and not t.roles_uncertain
+
+
+def test_ingest_conventions_sentences_read_as_labels_are_a_warning() -> None:
+    from cppthemes.accounting import account, warnings_for
+
+    turns = [(f"Word{i}", "and then we carried on with the rest of the day") for i in range(30)]
+    t = _transcript("many", turns)
+    reasons = [w.reason for w in warnings_for([t], account([t], SegmentConfig()))]
+    assert any("30 speakers, 30 of them with a single turn" in r for r in reasons)
+
+
+def test_ingest_conventions_counsellor_who_reflects_more_than_asks() -> None:
+    client = [
+        "I have been drinking more since the layoff, most nights, and my wife has noticed it.",
+        "Not really, I think it helps me sleep, but then I wake up at three and cannot settle.",
+        "My kids, mostly. My son asked why I was always tired at his football on Saturdays.",
+        "Maybe cutting down on weeknights, but I do not know if I can manage it alone.",
+        "Yes, I suppose my brother would help, he stopped drinking two years ago himself.",
+    ]
+    counsellor = [
+        "What brings you in today?",
+        "It sounds like the drinking is doing something for you at night.",
+        "So you are paying for the sleep the next morning.",
+        "It sounds like your son noticed before you did.",
+        "You feel you would need someone beside you for that.",
+    ]
+    turns = [x for pair in zip(counsellor, client, strict=True) for x in pair]
+    (t,) = assign_roles(
+        [_transcript("mi", [("T" if i % 2 == 0 else "C", x) for i, x in enumerate(turns)])],
+        known=SegmentConfig().facilitators,
+    )
+    assert t.roles == {"T": "facilitator", "C": "participant"}
+    (u,) = assign_roles(
+        [_transcript("mi2", [("Sam" if i % 2 == 0 else "Alex", x) for i, x in enumerate(turns)])],
+        known=SegmentConfig().facilitators,
+    )
+    assert u.roles["Sam"] == "facilitator" and u.roles_from == "questions"

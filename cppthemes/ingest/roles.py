@@ -11,13 +11,13 @@ In order, for each transcript (the first rule that names someone decides):
    speaker is labelled as a participant ("Client", "Respondent", "P3", "R"), the one speaker
    who is not, if they ask questions;
 4. ``questions`` (when ``ingest.detect_facilitator`` is on): the speaker whose own talk is
-   the facilitator's. Their turns end in questions or are short prompts ("Go on.", "And then?")
-   followed by someone else's longer answer, far more often than anyone else's (`MARGIN`), in
-   a good share of their turns (`MIN_SHARE`); in a two-speaker session they also say clearly
-   less than the other (`MAX_WORD_SHARE`). A tag ("..., isn't it?", "you know?") is not a
-   question. When only some of these hold, the asker is still taken,
-   but the transcript is flagged uncertain. A conversation between equals (two callers, a
-   meeting) keeps everyone a participant;
+   the facilitator's. Their turns end in questions, are short prompts ("Go on.", "And
+   then?") followed by someone else's longer answer, or are reflections ("It sounds like you
+   ..."), far more often than anyone else's (`MARGIN`), in a good share of their turns
+   (`MIN_SHARE`); in a two-speaker session they also say clearly less than the other
+   (`MAX_WORD_SHARE`). A tag ("..., isn't it?", "you know?") is not a question. When only
+   some of these hold, the asker is still taken, but the transcript is flagged uncertain. A
+   conversation between equals (two callers, a meeting) keeps everyone a participant;
 5. ``corpus``: a named speaker (not ``SPEAKER_00``, ``A``, ``Speaker 2``) who is the
    facilitator by rules 3-4 in at least two other transcripts, and in most of those they speak
    in, is the facilitator where they speak and detection was unsure (one interviewer, seven
@@ -52,8 +52,8 @@ _NUMBER = re.compile(r"[\s_\-.#]*\d+[a-z]?$")
 _BRACKETS = re.compile(r"\s*\([^()]*\)\s*$")
 # Labels that say "a participant": the other speaker of such a session is the one who asks.
 _PARTICIPANT = re.compile(
-    r"^(?:participant|respondent|interviewee|client|patient|informant|deltaker|informant|"
-    r"klient|pasient|resp|part|pt|cl|p|r|ip)(?:[\s_\-.#]*\d+[a-z]?)?$"
+    r"^(?:participant|respondent|interviewee|client|patient|informant|deltaker|"
+    r"klient|pasient|resp|part|pt|cl|c|p|r|ip)(?:[\s_\-.#]*\d+[a-z]?)?$"
 )
 # Labels that name a position in the recording, not a person: never carried across files.
 _GENERIC = re.compile(
@@ -67,6 +67,14 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 _LAST_SENTENCE = re.compile(r"[^.!?]*[.!?]*\s*$")
+# Reflections, the counsellor's other way of asking ("It sounds like you felt alone."): a
+# turn opening like this, answered by the other speaker, is a prompt at any length.
+_REFLECTING = re.compile(
+    r"^(?:so\s+)?(?:it sounds like|sounds like|it seems|you feel|you're feeling|you felt|"
+    r"you're saying|what i'm hearing|i'm hearing|so you|det høres ut som|du føler|"
+    r"så du)\b",
+    re.IGNORECASE,
+)
 # A tag at the end of a statement ("..., isn't it?", "you know?") seeks agreement, not an
 # answer: equals in a conversation use them as often as interviewers ask.
 _TAG_QUESTION = re.compile(
@@ -146,14 +154,14 @@ def talk_profile(transcript: Transcript) -> dict[str, SpeakerTalk]:
         words[turn.speaker] += lengths[i]
         if asks(turn.text):
             questions[turn.speaker] += 1
-        elif (
-            _prompt_words(turn.text, backchannel) >= 2
-            and lengths[i] <= PROMPT_WORDS
-            and i + 1 < len(turns)
-            and turns[i + 1].speaker != turn.speaker
-            and lengths[i + 1] >= ANSWER_WORDS
-        ):
-            prompts[turn.speaker] += 1
+        elif i + 1 < len(turns) and turns[i + 1].speaker != turn.speaker:
+            short = (
+                _prompt_words(turn.text, backchannel) >= 2
+                and lengths[i] <= PROMPT_WORDS
+                and lengths[i + 1] >= ANSWER_WORDS
+            )
+            if short or _REFLECTING.match(strip_nonspeech(turn.text).strip()):
+                prompts[turn.speaker] += 1
     return {
         s: SpeakerTalk(s, count[s], words[s], questions[s], prompts[s])
         for s in dict.fromkeys(t.speaker for t in turns)

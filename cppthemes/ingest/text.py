@@ -152,14 +152,17 @@ def _candidate(pattern: re.Pattern[str], line: str) -> re.Match[str] | None:
     return match
 
 
+HEADER_WORDS = 6  # a header entry above the talk ("Date: 3 May 2024") is this short
+
+
 @dataclass(frozen=True)
 class Scan:
     """One pass of a convention over a file: candidate matches per line, and the labels."""
 
     matches: list[re.Match[str] | None]
     labels: frozenset[str]
-    # Index of the first line whose label recurs: one-off labels above it ("Date: 3 May",
-    # "Location: ward 4") are the file's header, not speakers.
+    # Index of the first line whose label recurs: short one-off entries above it ("Date: 3
+    # May", "Location: ward 4") are the file's header, not speakers; a longer one is talk.
     talk_from: int = 0
     recurring: frozenset[str] = frozenset()
 
@@ -167,7 +170,10 @@ class Scan:
         found = self.matches[index]
         if found is None or found["speaker"] not in self.labels:
             return None
-        return found if index >= self.talk_from or found["speaker"] in self.recurring else None
+        if index >= self.talk_from or found["speaker"] in self.recurring:
+            return found
+        rest = found.string[found.end() :].split()
+        return found if len(rest) > HEADER_WORDS else None
 
     @property
     def turn_lines(self) -> int:
