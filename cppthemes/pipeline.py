@@ -36,8 +36,9 @@ from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
+from cppthemes.provenance import kind_of, place
 from cppthemes.pseudonymize import pseudonymize, read_name_list
-from cppthemes.records import Code, Result
+from cppthemes.records import Code, Passage, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.static_model import STATIC_NAME, StaticEmbedder
@@ -203,6 +204,7 @@ def run(
             terms=terms,
             embed_texts=embed_texts,
         )
+    codes = _quotes_placed(codes, passages)
     labels = np.asarray(assignment.labels, dtype=int)
     code_centroids = centroids(vectors, labels, assignment.n_clusters)
     audit: list[dict[str, Any]] = []
@@ -351,6 +353,22 @@ def run(
         passage_constructs=passage_constructs,
         pseudonyms=mapping,
     )
+
+
+def _quotes_placed(codes: Sequence[Code], passages: Sequence[Passage]) -> list[Code]:
+    """Quotes from files other than text carry their place in the original file (`where`):
+    codebook.yaml's ``line`` is a line of the plain text ingest wrote, not of the .vtt."""
+    by_id = {p.id: p for p in passages}
+    out = []
+    for code in codes:
+        quotes = tuple(
+            replace(q, where=place(by_id[q.passage_id]))
+            if q.passage_id in by_id and kind_of(q.source) != "text"
+            else q
+            for q in code.quotes
+        )
+        out.append(replace(code, quotes=quotes))
+    return out
 
 
 def _named(codes: list[Code], cents: np.ndarray, outcome: Outcome) -> tuple[list[Code], np.ndarray]:

@@ -107,6 +107,9 @@ class Quote:
     char_end: int
     similarity: float
     metadata: Metadata = field(default_factory=dict)
+    # Where it is in the original file when that is not ``line`` ("00:12:31, line 45" in a
+    # .vtt, "row 12" of a spreadsheet; see cppthemes/provenance.py); "" for text files.
+    where: str = ""
 
 
 @dataclass(frozen=True)

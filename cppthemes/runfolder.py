@@ -548,6 +548,7 @@ def load_run(run_dir: Path) -> Result:
                         char_end=p.char_end if p else 0,
                         similarity=float(q.get("similarity", 0.0)),
                         metadata=dict(p.metadata) if p else {},
+                        where=str(q.get("where") or ""),
                     )
                 )
             stability = c.get("stability")

@@ -148,3 +148,30 @@ def test_accounting_vtt_quote_points_to_time_and_line(tmp_path: Path) -> None:
     report = (out / "report.md").read_text(encoding="utf-8")
     quoted = [line for line in report.splitlines() if line.startswith("> — participant, ")]
     assert quoted and all(re.search(r"zoom\.vtt \d\d:\d\d:31, line \d+$", q) for q in quoted)
+
+
+def test_accounting_xlsx_quote_points_to_a_row(tmp_path: Path) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Interviews, site B"])
+    sheet.append(["Who", "Said"])
+    for sentences in TOPICS.values():
+        sheet.append(["Interviewer", "And what about that?"])
+        for s in sentences:
+            sheet.append(["P1", s])
+    book.save(tmp_path / "sheet.xlsx")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(tmp_path / "sheet.xlsx"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(load_workbook(tmp_path / "sheet.xlsx").active.iter_rows(values_only=True))
+    records = [json.loads(r) for r in (out / "passages.jsonl").read_text().splitlines()]
+    assert records and all(rows[r["ref_row"] - 1][1] == r["text"] for r in records)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    quoted = [line for line in report.splitlines() if line.startswith("> — P1, ")]
+    assert quoted and all(re.search(r"sheet\.xlsx row \d+$", q) for q in quoted)
+    book_text = (out / "codebook.yaml").read_text(encoding="utf-8")
+    assert "where: row " in book_text
+    shown = runner.invoke(app, ["show", str(out), "C01"])
+    assert re.search(r"sheet\.xlsx row \d+", shown.stdout)

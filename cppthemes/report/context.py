@@ -64,7 +64,7 @@ def fit_line(code: Code) -> str:
 def quote_where(q: Quote, passage: Passage | None = None) -> str:
     """Provenance of a quote in the original file: 'Hanne, c1-w2.txt line 41 (site x, wave 2)',
     'Dan, call.vtt 00:12:31, line 45', 'P3, sessions.xlsx row 12'."""
-    ref = place(passage) if passage is not None else f"line {q.line}"
+    ref = place(passage) if passage is not None else q.where or f"line {q.line}"
     where = f"{q.speaker}, {q.source} {ref}"
     if q.metadata:
         where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
