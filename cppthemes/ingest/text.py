@@ -185,7 +185,7 @@ def scan(pattern: re.Pattern[str], lines: list[str], limit: int | None = None) -
     matches: list[re.Match[str] | None] = []
     seen = 0
     for line in lines:
-        if not line.strip() or NOT_TALK.match(line) or TIME_ONLY.match(line):
+        if not line.strip():
             matches.append(None)
             continue
         seen += 1
