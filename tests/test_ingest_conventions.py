@@ -414,3 +414,17 @@ def test_ingest_conventions_counsellor_who_reflects_more_than_asks() -> None:
         known=SegmentConfig().facilitators,
     )
     assert u.roles["Sam"] == "facilitator" and u.roles_from == "questions"
+
+
+def test_ingest_conventions_sample_groups_with_a_first_name_moderator(tmp_path: Path) -> None:
+    """The bundled focus groups with 'Facilitator:' renamed to a first name: found in all."""
+    from tests.conftest import SAMPLE
+
+    for path in sorted(SAMPLE.glob("*.txt")):
+        text = path.read_text(encoding="utf-8").replace("Facilitator:", "Hege:")
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    transcripts = load_corpus([tmp_path], IngestConfig()).transcripts
+    assert len(transcripts) == 8
+    for t in transcripts:
+        assert [s for s, r in t.roles.items() if r == "facilitator"] == ["Hege"], t.source
+        assert t.roles_from in ("questions", "corpus") and not t.roles_uncertain
