@@ -130,7 +130,11 @@ NamesOpt = Annotated[
     typer.Option("--names", help="Names to pseudonymise, one a line (with --pseudonymize)."),
 ]
 StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Stop at the first file that cannot be read.")
+    bool,
+    typer.Option(
+        "--strict",
+        help="Stop at the first file that cannot be read, and treat warnings as errors.",
+    ),
 ]
 
 
@@ -248,7 +252,7 @@ def _run_and_write(
     from cppthemes.pipeline import run as run_pipeline
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.rerun import load_plan
-    from cppthemes.runfolder import write_run
+    from cppthemes.runfolder import run_summary, write_run
 
     cache = EmbeddingCache(cache_dir or default_cache_dir())
     loaded = load_plan(codebook) if codebook is not None else None
@@ -285,10 +289,10 @@ def _run_and_write(
             err.print(f"not applied: {event['code']}: {event['what']}", markup=False)
         elif event["rule"] == "empty":
             err.print(f"note: {event['code']}: {event['what']}", markup=False)
-    skipped: list[dict[str, Any]] = result.info.get("skipped") or []  # type: ignore[assignment]
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
-        err.print(f"warning: {warning['path']}: {warning['reason']}", markup=False)
+        where = f"{warning['path']}:{warning['line']}" if warning.get("line") else warning["path"]
+        err.print(f"warning: {where}: {warning['reason']}", markup=False)
     if cache.problem:
         err.print(f"warning: {cache.problem}", markup=False)
     if not result.codes:
@@ -298,15 +302,7 @@ def _run_and_write(
             f"note: {why_nothing_coded(result.segment_stats.passages, cfg.cluster)}", markup=False
         )
     if not quiet:
-        s = result.segment_stats
-        err.print(
-            f"{len(result.transcripts)} transcripts"
-            + (f" ({len(skipped)} skipped)" if skipped else "")
-            + f", {s.passages} passages, "
-            f"{len(result.codes)} codes in {len(result.themes)} themes, "
-            f"coverage {result.coverage:.0%}. Report: {out / 'report.md'}",
-            markup=False,
-        )
+        err.print(run_summary(result, out), markup=False)
         if result.pseudonyms:
             err.print(
                 f"{len(set(result.pseudonyms.values()))} people pseudonymised; the mapping "
@@ -406,6 +402,7 @@ def ingest(
     strict: StrictOpt = False,
 ) -> None:
     """Read transcripts and summarise what was found (speakers, roles, turns, words)."""
+    from cppthemes.accounting import corpus_warnings, fail_on_warnings
     from cppthemes.config import load_config
     from cppthemes.files import atomic_write_text
     from cppthemes.ingest import load_corpus, summarise, turns_jsonl
@@ -416,12 +413,15 @@ def ingest(
     corpus = load_corpus(
         paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=_print_skipped
     )
-    for warning in corpus.warnings:
-        err.print(f"warning: {warning}", markup=False)
+    _, warned = corpus_warnings(corpus.transcripts, cfg.segment, earlier=corpus.warnings)
+    if cfg.ingest.strict:
+        fail_on_warnings(warned)
     table = Table("source", "format", "turns", "speakers", "facilitator", "words", "metadata")
     for row in summarise(corpus.transcripts):
         table.add_row(*row)
     err.print(table)
+    for warning in warned:
+        err.print(f"warning: {warning}", markup=False)
     if corpus.skipped:
         err.print(f"{len(corpus.skipped)} files skipped (listed above)", markup=False)
     if out is not None:
@@ -452,7 +452,7 @@ def evaluate(
     With --segmentation: Pk and WindowDiff of the run's passage boundaries against the human
     topic boundaries (where the gold label changes), beside two baselines.
     """
-    from cppthemes.evaluate import read_gold, score, score_segmentation
+    from cppthemes.evaluate import file_notes, read_gold, score_run, score_segmentation
     from cppthemes.runfolder import read_passages
 
     if segmentation:
@@ -477,26 +477,17 @@ def evaluate(
             markup=False,
         )
         return
-    scores = score(
-        read_passages(run_dir),
-        read_gold(gold),
-        per_file_labels=per_file_labels,
-        gold_name=str(gold),
-    )
+    scores = score_run(run_dir, gold, per_file_labels=per_file_labels)
     if as_json:
         typer.echo(json.dumps(scores.as_dict(), indent=2))
         return
     table = Table("measure", "value", title=f"{run_dir} vs {gold}")
     for key, value in scores.as_dict().items():
-        if key != "unmatched_files":
+        if not isinstance(value, list):
             table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     Console(highlight=False).print(table)
-    if scores.unmatched_files:
-        err.print(
-            f"note: {len(scores.unmatched_files)} gold files are not in the run, e.g. "
-            f"{scores.unmatched_files[0]}",
-            markup=False,
-        )
+    for note in file_notes(scores):
+        err.print(f"note: {note}", markup=False)
 
 
 @app.command()

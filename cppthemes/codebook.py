@@ -48,12 +48,14 @@ def prevalence_dict(p: Prevalence) -> dict[str, Any]:
 
 
 def quote_dict(q: Quote) -> dict[str, Any]:
+    where = {"where": q.where} if q.where else {}
     return {
         "text": q.text,
         "source": q.source,
         "transcript": q.transcript_id,
         "speaker": q.speaker,
         "line": q.line,
+        **where,
         "char_start": q.char_start,
         "char_end": q.char_end,
         "passage": q.passage_id,

@@ -75,7 +75,8 @@ class SegmentConfig(_Section):
     """How turns become passages."""
 
     facilitators: list[str] = [
-        "facilitator", "moderator", "interviewer", "interviewer 1", "i", "q", "f",
+        "facilitator", "moderator", "interviewer", "interviewer 1", "i", "q", "f", "int", "mod",
+        "therapist", "counsellor", "counselor", "intervjuer",
     ]  # fmt: skip
     min_words: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=256, ge=16)

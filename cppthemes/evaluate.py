@@ -1,8 +1,10 @@
 """Agreement between a run's codes and human labels, line by line.
 
 For every transcript line that carries a human label, the code of the passage covering that
-line is the tool's answer; lines in no coded passage (facilitator, back-channel, uncoded) share
-one "uncoded" class. Chance-corrected scores (AMI, ARI) are the ones to compare across corpora.
+line is the tool's answer; lines in no coded passage (facilitator, back-channel, uncoded, a
+transcript that gave no passage or was not read at all) share one "uncoded" class. Every
+labelled line counts, so the scores never describe only the part of the corpus that went well.
+Chance-corrected scores (AMI, ARI) are the ones to compare across corpora.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +31,14 @@ def _as_dict(scores: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Scores:
+    """Agreement over every labelled gold line; the file lists say which lines had no chance.
+
+    ``labelled_lines`` counts all of them. Lines of files read without a passage
+    (``files_without_passages``), of files that could not be read (``files_not_read``) and of
+    files that are not among the run's inputs (``unmatched_files``) are scored as uncoded:
+    leaving them out would report agreement and coverage over the easy part only.
+    """
+
     labelled_lines: int
     gold_labels: int
     codes: int
@@ -37,6 +48,9 @@ class Scores:
     v_measure: float
     coverage: float
     unmatched_files: tuple[str, ...] = ()
+    files_without_passages: tuple[str, ...] = ()
+    files_not_read: tuple[str, ...] = ()
+    lines_in_files_with_passages: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return _as_dict(self)
@@ -64,43 +78,71 @@ def read_gold(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _names(sources: Iterable[str]) -> dict[str, str]:
+    """Full source and base name -> source, so gold files match with or without folders."""
+    out: dict[str, str] = {}
+    for source in sources:
+        out.setdefault(source, source)
+        out.setdefault(PurePosixPath(source).name, source)
+    return out
+
+
+def _find(names: dict[str, str], name: str) -> str | None:
+    return names.get(name) or names.get(PurePosixPath(name).name)
+
+
 def score(
     passages: list[dict[str, Any]],
     gold: list[dict[str, Any]],
     *,
     per_file_labels: bool = False,
     gold_name: str = "gold",
+    read: Sequence[str] = (),
+    not_read: Sequence[str] = (),
 ) -> Scores:
-    """Clustering agreement of passage codes with the gold labels, over labelled lines.
+    """Clustering agreement of passage codes with the gold labels, over every labelled line.
 
+    ``read`` are the sources of the run's transcripts (run.json ``inputs``), ``not_read`` the
+    paths it skipped; without them, a transcript counts as read when it has a passage. A gold
+    line no passage covers is uncoded, whatever the reason (see `Scores`).
     ``per_file_labels`` treats the same label in two files as two classes, for sets whose
     labels are only meaningful within one transcript (meeting agendas).
     """
     by_line: dict[tuple[str, int], str] = {}
-    sources: dict[str, str] = {}
     for p in passages:
         source = str(p["source"])
-        sources.setdefault(source, source)
-        sources.setdefault(PurePosixPath(source).name, source)
         for line in range(int(p["line_start"]), int(p["line_end"]) + 1):
             by_line[(source, line)] = p["code"] or UNCODED
+    with_passages = _names(str(p["source"]) for p in passages)
+    transcripts = _names([*read, *(str(p["source"]) for p in passages)])
+    skipped = _names(PurePosixPath(Path(n).as_posix()).as_posix() for n in not_read)
     truth: list[str] = []
     found: list[str] = []
     unmatched: set[str] = set()
+    empty: set[str] = set()
+    unread: set[str] = set()
+    in_run = 0
     for g in gold:
         if g.get("label") is None:
             continue
         name = str(g["file"])
-        matched = sources.get(name) or sources.get(PurePosixPath(name).name)
-        if matched is None:
-            unmatched.add(name)
-            continue
         truth.append(f"{name}\0{g['label']}" if per_file_labels else str(g["label"]))
-        found.append(by_line.get((matched, int(g["line"])), UNCODED))
-    if not truth:
+        matched = _find(with_passages, name)
+        if matched is not None:
+            in_run += 1
+            found.append(by_line.get((matched, int(g["line"])), UNCODED))
+            continue
+        found.append(UNCODED)
+        if _find(transcripts, name) is not None:
+            empty.add(name)
+        elif _find(skipped, name) is not None or any(n.endswith("/" + name) for n in skipped):
+            unread.add(name)
+        else:
+            unmatched.add(name)
+    if not in_run:
         raise InputError(
             gold_name,
-            "no labelled gold line falls in a transcript of this run "
+            "no labelled gold line falls in a transcript of this run that has passages "
             "(do the gold 'file' names match the run's sources?)",
         )
     return Scores(
@@ -113,7 +155,50 @@ def score(
         v_measure=round(float(metrics.v_measure_score(truth, found)), 4),
         coverage=round(sum(f != UNCODED for f in found) / len(found), 4),
         unmatched_files=tuple(sorted(unmatched)),
+        files_without_passages=tuple(sorted(empty)),
+        files_not_read=tuple(sorted(unread)),
+        lines_in_files_with_passages=in_run,
     )
+
+
+def run_inputs(run: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """From a run.json: the sources of the transcripts read, and the paths of files skipped."""
+    inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
+    read = [str(t.get("source")) for t in (inputs or {}).get("transcripts") or [] if t]
+    skipped = [str(s.get("path")) for s in run.get("skipped") or [] if isinstance(s, dict)]
+    return read, skipped
+
+
+def score_run(run_dir: Path, gold_path: Path, *, per_file_labels: bool = False) -> Scores:
+    """`score` for a run folder: its passages, and from run.json what it read and skipped."""
+    from cppthemes.runfolder import read_passages, read_run_json
+
+    passages = read_passages(run_dir)
+    read, not_read = run_inputs(read_run_json(run_dir))
+    return score(
+        passages,
+        read_gold(gold_path),
+        per_file_labels=per_file_labels,
+        gold_name=str(gold_path),
+        read=read,
+        not_read=not_read,
+    )
+
+
+def file_notes(scores: Scores) -> list[str]:
+    """One sentence per kind of gold file whose lines no passage could cover."""
+    notes = []
+    for files, what in (
+        (scores.files_without_passages, "were read but gave no passage"),
+        (scores.files_not_read, "could not be read (skipped by the run)"),
+        (scores.unmatched_files, "are not among the run's inputs"),
+    ):
+        if files:
+            shown = ", ".join(files[:5]) + (", ..." if len(files) > 5 else "")
+            notes.append(
+                f"{len(files)} gold files {what}; their labelled lines count as uncoded: {shown}"
+            )
+    return notes
 
 
 # --- Topic segmentation: Pk and WindowDiff over transcript lines ---------------------------

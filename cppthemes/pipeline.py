@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cppthemes import __version__
+from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import Plan, Previous, SeedSpec
@@ -35,8 +36,9 @@ from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
+from cppthemes.provenance import kind_of, place
 from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
-from cppthemes.records import Code, Result
+from cppthemes.records import Code, Passage, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.static_model import STATIC_NAME, StaticEmbedder
@@ -135,10 +137,14 @@ def run(
         sentencizer=sentences,
         embed=embed_texts,
     )
+    accounts, warned = corpus_warnings(transcripts, cfg.segment, passages, corpus.warnings)
+    if cfg.ingest.strict:
+        fail_on_warnings(warned)
     if not passages:
         raise InputError(
             transcripts[0].path if len(transcripts) == 1 else str(paths[0]),
-            "no participant passages to code (only facilitator turns or back-channels?)",
+            "no participant passages to code (only facilitator turns or back-channels?)"
+            + (f": {warned[0].reason}" if len(transcripts) == 1 and warned else ""),
         )
     lap("segment")
 
@@ -200,6 +206,7 @@ def run(
             terms=terms,
             embed_texts=embed_texts,
         )
+    codes = _quotes_placed(codes, passages)
     labels = np.asarray(assignment.labels, dtype=int)
     code_centroids = centroids(vectors, labels, assignment.n_clusters)
     audit: list[dict[str, Any]] = []
@@ -333,7 +340,8 @@ def run(
         },
         "timings_s": timings,
         "skipped": [s.as_dict() for s in corpus.skipped],
-        "warnings": [w.as_dict() for w in corpus.warnings],
+        "warnings": [w.as_dict() for w in warned],
+        "accounts": [a.as_dict() for a in accounts],
         "config": cfg.model_dump(),
     }
     return Result(
@@ -349,6 +357,22 @@ def run(
         passage_constructs=passage_constructs,
         pseudonyms=mapping,
     )
+
+
+def _quotes_placed(codes: Sequence[Code], passages: Sequence[Passage]) -> list[Code]:
+    """Quotes from files other than text carry their place in the original file (`where`):
+    codebook.yaml's ``line`` is a line of the plain text ingest wrote, not of the .vtt."""
+    by_id = {p.id: p for p in passages}
+    out = []
+    for code in codes:
+        quotes = tuple(
+            replace(q, where=place(by_id[q.passage_id]))
+            if q.passage_id in by_id and kind_of(q.source) != "text"
+            else q
+            for q in code.quotes
+        )
+        out.append(replace(code, quotes=quotes))
+    return out
 
 
 def _named(codes: list[Code], cents: np.ndarray, outcome: Outcome) -> tuple[list[Code], np.ndarray]:

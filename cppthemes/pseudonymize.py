@@ -4,9 +4,10 @@ Names come from three places: the speaker labels (those that are names, not "Int
 "P3"), a name list the analyst supplies (one name a line), and, when a trained spaCy pipeline
 with an entity recogniser is installed, the PERSON entities it finds. Every name, and each
 part of a multi-word name ("Jana Novak", "Jana", "Novak"), is replaced wherever it stands as a
-whole word, case-sensitively, in the transcript's plain text, its speaker labels, roles and
-metadata. It happens before segmentation so that every char offset, quote and export refers to
-the pseudonymised text: there is no output in which the real names could survive.
+whole word, case-sensitively, in the transcript's plain text, its speaker labels, roles (and
+the evidence for them), reader notes and metadata. It happens before segmentation so that
+every char offset, quote and export refers to the pseudonymised text: there is no output in
+which the real names could survive.
 
 The mapping (pseudonym -> name) is the key to re-identification: it is kept apart from the
 shareable outputs (beside the run folder, mode 0600) and reused by later runs, so a person
@@ -279,6 +280,8 @@ class Pseudonymizer:
                     replace(t, speaker=self.substitute(t.speaker)) for t in transcript.turns
                 ),
                 roles={self.substitute(k): v for k, v in transcript.roles.items()},
+                roles_evidence=self.substitute(transcript.roles_evidence),
+                notes=tuple(self.substitute(n) for n in transcript.notes),
                 metadata={k: self.substitute(v) for k, v in transcript.metadata.items()},
             )
         pieces.append(old[last:])
@@ -306,6 +309,8 @@ class Pseudonymizer:
             plain_text=plain,
             turns=tuple(turns),
             roles={self.substitute(k): v for k, v in transcript.roles.items()},
+            roles_evidence=self.substitute(transcript.roles_evidence),
+            notes=tuple(self.substitute(n) for n in transcript.notes),
             metadata={k: self.substitute(v) for k, v in transcript.metadata.items()},
         )
 

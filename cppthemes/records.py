@@ -30,6 +30,12 @@ class Turn:
     char_end: int
     start_s: float | None = None
     end_s: float | None = None
+    # Where the turn starts in the file the analyst has (``line_start`` is a line of
+    # ``plain_text``, which ingest writes for formats that are not text): the file's line for
+    # text, the paragraph for docx, the cue's first text line for vtt/srt; the sheet row for
+    # csv/tsv/xlsx. None where the format has no such place (Whisper JSON: ``start_s``).
+    ref_line: int | None = None
+    ref_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ class Transcript:
     # roles.py); empty for hand-built records, where segment falls back to speaker names.
     roles: dict[str, str] = field(default_factory=dict)
     roles_from: str = ""
+    # How the roles were decided, in words ("asks 14 of 20 questions, 22% of words"), and
+    # whether the evidence was thin: an uncertain transcript is a warning.
+    roles_evidence: str = ""
+    roles_uncertain: bool = False
+    # What the reader noticed that the analyst must hear about (labels it did not take, mixed
+    # encodings): each becomes a warning of the run.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,10 @@ class Passage:
     char_end: int
     context: str | None = None
     metadata: Metadata = field(default_factory=dict)
+    # Where the passage starts in the original file (see `Turn.ref_line`), and when.
+    ref_line: int | None = None
+    ref_row: int | None = None
+    start_s: float | None = None
 
 
 def passage_id(transcript_id: str, char_start: int, char_end: int) -> str:
@@ -90,6 +107,9 @@ class Quote:
     char_end: int
     similarity: float
     metadata: Metadata = field(default_factory=dict)
+    # Where it is in the original file when that is not ``line`` ("00:12:31, line 45" in a
+    # .vtt, "row 12" of a spreadsheet; see cppthemes/provenance.py); "" for text files.
+    where: str = ""
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def code_detail(run_dir: Path, code_id: str) -> str:
             "closest constructs: " + "; ".join(f"{k} ({v:.2f})" for k, v in code.constructs)
         )
     lines.append("")
+    passages = {p.id: p for p in result.passages}
     for q in code.quotes:
         lines.append(f'"{" ".join(q.text.split())}"')
-        lines.append(f"    - {quote_where(q)}")
+        lines.append(f"    - {quote_where(q, passages.get(q.passage_id))}")
     return "\n".join(lines)

@@ -68,6 +68,9 @@ def passages_jsonl(result: Result) -> str:
             "role": p.role,
             "line_start": p.line_start,
             "line_end": p.line_end,
+            "ref_line": p.ref_line,
+            "ref_row": p.ref_row,
+            "start_s": p.start_s,
             "char_start": p.char_start,
             "char_end": p.char_end,
             "text": p.text,
@@ -98,8 +101,19 @@ def transcripts_jsonl(result: Result) -> str:
             "format": t.format,
             "sha256": t.sha256,
             "metadata": t.metadata,
+            # speaker, lines and chars of plain_text, then where in the original file:
+            # start seconds, line, row (null where the format has none)
             "turns": [
-                [turn.speaker, turn.line_start, turn.line_end, turn.char_start, turn.char_end]
+                [
+                    turn.speaker,
+                    turn.line_start,
+                    turn.line_end,
+                    turn.char_start,
+                    turn.char_end,
+                    turn.start_s,
+                    turn.ref_line,
+                    turn.ref_row,
+                ]
                 for turn in t.turns
             ],
             "plain_text": t.plain_text,
@@ -108,11 +122,58 @@ def transcripts_jsonl(result: Result) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def empty_transcripts(result: Result) -> list[str]:
+    """Sources of transcripts that were read but gave no passage (from the run's accounting)."""
+    accounts = result.info.get("accounts")
+    return [
+        str(a.get("source"))
+        for a in (accounts if isinstance(accounts, list) else [])
+        if isinstance(a, dict) and a.get("passages") == 0
+    ]
+
+
+def run_summary(result: Result, out_dir: Path) -> str:
+    """The end-of-run line. Coverage is a share of passages, so it is never shown alone when
+    whole transcripts gave nothing: those are counted beside it."""
+    raw = result.info.get("skipped")
+    skipped = len(raw) if isinstance(raw, list) else 0
+    empty = len(empty_transcripts(result))
+    read = len(result.transcripts)
+    codes = f"{len(result.codes)} codes in {len(result.themes)} themes"
+    report = f"Report: {out_dir / 'report.md'}"
+    if not skipped and not empty:
+        return (
+            f"{read} transcripts, {result.segment_stats.passages} passages, {codes}, "
+            f"coverage {result.coverage:.0%}. {report}"
+        )
+    files = read + skipped
+    missing = []
+    if skipped:
+        missing.append(f"{skipped} could not be read")
+    if empty:
+        missing.append(f"{empty} gave no passage")
+    return (
+        f"{files - skipped - empty} of {files} files gave passages ({', '.join(missing)}: see "
+        f"the warnings); {result.segment_stats.passages} passages, {codes}, "
+        f"{result.coverage:.0%} of those passages coded. {report}"
+    )
+
+
 def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
     """run.json: enough to know exactly what produced these outputs, and to redo it."""
     import sklearn
     import spacy
 
+    raw_accounts = result.info.get("accounts")
+    accounts: dict[str, dict[str, Any]] = {
+        str(a.get("source")): a
+        for a in (raw_accounts if isinstance(raw_accounts, list) else [])
+        if isinstance(a, dict)
+    }
+    counted = (
+        "lines", "lines_in_turns", "lines_in_no_turn", "facilitator_turns",
+        "participant_turns", "backchannels", "speakers", "passages",
+    )  # fmt: skip
     return {
         "cppthemes": result.info.get("version"),
         "inputs": {
@@ -123,9 +184,14 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
                     "format": t.format,
                     "sha256": t.sha256,
                     "turns": len(t.turns),
+                    **{
+                        k: accounts[t.source][k] for k in counted if k in accounts.get(t.source, {})
+                    },
                     "metadata": t.metadata,
                     "roles": t.roles,
                     "roles_from": t.roles_from,
+                    "roles_evidence": t.roles_evidence,
+                    "roles_uncertain": t.roles_uncertain,
                 }
                 for t in result.transcripts
             ],
@@ -325,12 +391,36 @@ def _prevalence(data: Any) -> Prevalence:
     )
 
 
+def _optional(value: Any, kind: type[int] | type[float]) -> Any:
+    return None if value is None else kind(value)
+
+
+def _turn(tid: str, index: int, plain: str, row: list[Any]) -> Turn:
+    """A turn of transcripts.jsonl (five fields before provenance was recorded, eight since)."""
+    spk, ls, le, cs, ce = row[:5]
+    start, ref_line, ref_row = [*row[5:8], None, None, None][:3]
+    return Turn(
+        tid,
+        index,
+        str(spk),
+        plain[int(cs) : int(ce)],
+        int(ls),
+        int(le),
+        int(cs),
+        int(ce),
+        start_s=_optional(start, float),
+        ref_line=_optional(ref_line, int),
+        ref_row=_optional(ref_row, int),
+    )
+
+
 def _transcripts(run_dir: Path, run: dict[str, Any]) -> list[Transcript]:
     """Transcripts with their plain text from transcripts.jsonl, checked against run.json."""
     path = run_dir / "transcripts.jsonl"
     hashes = {
         t.get("source"): t.get("sha256") for t in run.get("inputs", {}).get("transcripts", [])
     }
+    recorded = {t.get("source"): t for t in run.get("inputs", {}).get("transcripts", [])}
     if not path.is_file():
         # A run folder from before transcripts.jsonl existed: metadata only, no plain text.
         return [
@@ -350,12 +440,10 @@ def _transcripts(run_dir: Path, run: dict[str, Any]) -> list[Transcript]:
     for number, r in enumerate(_read_jsonl(path), start=1):
         try:
             tid, source, plain = str(r["id"]), str(r["source"]), str(r["plain_text"])
-            turns = tuple(
-                Turn(tid, i, str(spk), plain[cs:ce], int(ls), int(le), int(cs), int(ce))
-                for i, (spk, ls, le, cs, ce) in enumerate(r.get("turns") or [])
-            )
+            turns = tuple(_turn(tid, i, plain, row) for i, row in enumerate(r.get("turns") or []))
         except (KeyError, TypeError, ValueError) as exc:
             raise RunDirError(f"{path}:{number}: not a transcript record ({exc})") from None
+        known = recorded.get(source) or {}
         if hashes and hashes.get(source) != r.get("sha256"):
             raise RunDirError(
                 f"{path}:{number}: {source} does not match the input recorded in run.json"
@@ -370,9 +458,28 @@ def _transcripts(run_dir: Path, run: dict[str, Any]) -> list[Transcript]:
                 turns=turns,
                 metadata={str(k): str(v) for k, v in (r.get("metadata") or {}).items()},
                 sha256=str(r.get("sha256", "")),
+                roles={str(k): str(v) for k, v in (known.get("roles") or {}).items()},
+                roles_from=str(known.get("roles_from") or ""),
+                roles_evidence=str(known.get("roles_evidence") or ""),
+                roles_uncertain=bool(known.get("roles_uncertain")),
             )
         )
     return transcripts
+
+
+def _accounts(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-transcript accounting as run.json lists it (what the report's table shows)."""
+    out = []
+    for t in (run.get("inputs") or {}).get("transcripts") or []:
+        if isinstance(t, dict) and "lines" in t:
+            roles = t.get("roles") or {}
+            out.append(
+                {
+                    **t,
+                    "facilitators": [s for s, r in roles.items() if r == "facilitator"],
+                }
+            )
+    return out
 
 
 def load_run(run_dir: Path) -> Result:
@@ -416,6 +523,9 @@ def load_run(run_dir: Path) -> Result:
                 char_end=int(r.get("char_end", 0)),
                 context=r.get("context"),
                 metadata={str(k): str(v) for k, v in (r.get("metadata") or {}).items()},
+                ref_line=_optional(r.get("ref_line"), int),
+                ref_row=_optional(r.get("ref_row"), int),
+                start_s=_optional(r.get("start_s"), float),
             )
         )
         passage_codes[str(r["id"])] = r["code"]
@@ -446,6 +556,7 @@ def load_run(run_dir: Path) -> Result:
                         char_end=p.char_end if p else 0,
                         similarity=float(q.get("similarity", 0.0)),
                         metadata=dict(p.metadata) if p else {},
+                        where=str(q.get("where") or ""),
                     )
                 )
             stability = c.get("stability")
@@ -507,6 +618,9 @@ def load_run(run_dir: Path) -> Result:
         "embeddings": run.get("embeddings"),
         "timings_s": run.get("timings_s"),
         "config": run.get("config"),
+        "warnings": run.get("warnings") or [],
+        "skipped": run.get("skipped") or [],
+        "accounts": _accounts(run),
     }
     return Result(
         transcripts=tuple(transcripts),

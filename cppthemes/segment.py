@@ -484,6 +484,8 @@ def segment(
         # it): a copy per passage cost about 200 bytes each, 200 MB per million passages.
         metadata = dict(transcript.metadata)
         for s in spans:
+            first = transcript.turns[s.turn_start] if s.turn_start < len(transcript.turns) else None
+            line_start = _line_of(transcript, s.c0)
             passages.append(
                 Passage(
                     id=passage_id(transcript.id, s.c0, s.c1),
@@ -494,12 +496,19 @@ def segment(
                     text=transcript.plain_text[s.c0 : s.c1],
                     turn_start=s.turn_start,
                     turn_end=s.turn_end,
-                    line_start=_line_of(transcript, s.c0),
+                    line_start=line_start,
                     line_end=_line_of(transcript, s.c1 - 1),
                     char_start=s.c0,
                     char_end=s.c1,
                     context=s.context,
                     metadata=metadata,
+                    # Where it starts in the original file: for text the line itself (a long
+                    # turn split in two gives two lines); else the place of its first turn.
+                    ref_line=line_start
+                    if transcript.format == "text"
+                    else (first.ref_line if first else None),
+                    ref_row=first.ref_row if first else None,
+                    start_s=first.start_s if first else None,
                 )
             )
     stats = SegmentStats(

@@ -141,7 +141,7 @@ def test_cli_run_skips_bad_file_and_lists_it(corpus: Path, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped: ")]
     assert skipped == [f"skipped: {corpus / 'broken.txt'}:2: binary data, not a text transcript"]
-    assert "3 transcripts (1 skipped)" in result.stderr
+    assert "3 of 4 files gave passages (1 could not be read" in result.stderr
     manifest = json.loads((out / "run.json").read_text())
     reason = "binary data, not a text transcript"
     broken = str(corpus / "broken.txt")

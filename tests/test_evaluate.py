@@ -39,7 +39,9 @@ def test_evaluate_lines_outside_passages_are_uncoded() -> None:
 def test_evaluate_matches_by_base_name_and_reports_unmatched() -> None:
     ps = [{"source": "sub/a.txt", "line_start": 1, "line_end": 2, "code": "C1"}]
     s = score(ps, gold(["x", "x"]) + gold(["y"], file="b.txt"))
-    assert s.labelled_lines == 2 and s.unmatched_files == ("b.txt",)
+    # b.txt's line is not dropped: it counts, uncoded
+    assert s.labelled_lines == 3 and s.unmatched_files == ("b.txt",)
+    assert s.lines_in_files_with_passages == 2 and s.coverage == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_evaluate_no_overlap_is_an_error() -> None:
@@ -96,3 +98,71 @@ def test_evaluate_segmentation_against_label_changes() -> None:
     assert s.baselines["no_boundary"] == {"pk": 0.5, "windowdiff": 0.5}
     one = score_segmentation([{"source": "a.txt", "line_start": 1, "line_end": 10}], gold_)
     assert one.pk == pytest.approx(4 / 8) and one.hypothesis_segments == 1
+
+
+def test_evaluate_every_labelled_line_equals_independent_scoring(tmp_path: Path) -> None:
+    """A run where one transcript gives no passage and one file cannot be read: evaluate's
+    numbers equal a plain line-by-line scoring over all labelled gold lines."""
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+    from typer.testing import CliRunner
+
+    from cppthemes import pipeline
+    from cppthemes.cli import app
+    from tests.conftest import TOPICS, FakeEmbedder, write_corpus
+
+    folder = write_corpus(tmp_path / "corpus")
+    (folder / "silent.txt").write_text(
+        "Facilitator: Anyone?\nFacilitator: Nobody? Fine, we stop here.\n", encoding="utf-8"
+    )
+    (folder / "broken.txt").write_bytes(b"Anna: hi\n\x00\x00")
+    gold_rows = []
+    for name in ("group1.txt", "group2.txt", "group3.txt", "silent.txt"):
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        topic = "none"
+        for number, line in enumerate(lines, start=1):
+            for t in TOPICS:
+                if f"about {t}?" in line:
+                    topic = t
+            gold_rows.append({"file": name, "line": number, "label": topic})
+    gold_rows += [{"file": "broken.txt", "line": 1, "label": "garden"}]
+    gold_rows += [{"file": "elsewhere.txt", "line": 1, "label": "trains"}]
+    gold_rows += [{"file": "group1.txt", "line": 2, "label": None}]  # unlabelled: not scored
+    gold_path = tmp_path / "gold.jsonl"
+    gold_path.write_text("".join(json.dumps(r) + "\n" for r in gold_rows), encoding="utf-8")
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    try:
+        runner = CliRunner()
+        out = tmp_path / "out"
+        assert runner.invoke(app, ["run", str(folder), "--out", str(out)]).exit_code == 0
+        result = runner.invoke(app, ["evaluate", str(out), "--gold", str(gold_path), "--json"])
+        text = runner.invoke(app, ["evaluate", str(out), "--gold", str(gold_path)])
+    finally:
+        mp.undo()
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+
+    # Independent scoring: every labelled line, the code of the passage covering it, else one
+    # "uncoded" class; nothing dropped.
+    records = [json.loads(r) for r in (out / "passages.jsonl").read_text().splitlines()]
+    truth, found = [], []
+    for g in gold_rows:
+        if g["label"] is None:
+            continue
+        code = "-"
+        for r in records:
+            if r["source"] == g["file"] and r["line_start"] <= g["line"] <= r["line_end"]:
+                code = r["code"] or "-"
+        truth.append(g["label"])
+        found.append(code)
+    assert got["labelled_lines"] == len(truth) == len(gold_rows) - 1
+    assert got["ami"] == round(adjusted_mutual_info_score(truth, found), 4)
+    assert got["ari"] == round(adjusted_rand_score(truth, found), 4)
+    assert got["coverage"] == round(sum(f != "-" for f in found) / len(found), 4)
+    assert got["files_without_passages"] == ["silent.txt"]
+    assert got["files_not_read"] == ["broken.txt"]
+    assert got["unmatched_files"] == ["elsewhere.txt"]
+    assert "1 gold files were read but gave no passage" in text.stderr
+    assert "1 gold files could not be read" in text.stderr
+    assert "1 gold files are not among the run's inputs" in text.stderr

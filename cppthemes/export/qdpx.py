@@ -30,6 +30,7 @@ from lxml import etree
 from cppthemes import __version__
 from cppthemes.errors import ExportError
 from cppthemes.palette import code_colour
+from cppthemes.provenance import kind_of, place
 from cppthemes.records import Passage, Result, Transcript
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -39,6 +40,11 @@ USER_NAME = "cppthemes"
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 _BASE = uuid.uuid5(uuid.NAMESPACE_URL, "cppthemes:refi-qda")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _where(p: Passage) -> str:
+    """A selection's name: its lines for text files, else its place in the original file."""
+    return f"lines {p.line_start}-{p.line_end}" if kind_of(p.source) == "text" else place(p)
 
 
 def _clean(text: str) -> str:
@@ -241,7 +247,7 @@ def render_qde(result: Result) -> tuple[bytes, dict[str, bytes]]:
                 source,
                 f"{{{ns}}}PlainTextSelection",
                 guid=guids("selection", p.id),
-                name=_clean(f"{p.speaker}, lines {p.line_start}-{p.line_end}"),
+                name=_clean(f"{p.speaker}, {_where(p)}"),
                 startPosition=str(p.char_start),
                 endPosition=str(p.char_end),
                 creatingUser=user,

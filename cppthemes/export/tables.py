@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from cppthemes.provenance import place
 from cppthemes.records import Result
 
 
@@ -85,7 +86,8 @@ def passages_table(result: Result) -> Table:
     theme_of = result.theme_of()
     keys = _metadata_keys(result)
     header = [
-        "id", "source", "speaker", "line_start", "line_end", "code", "theme", "text", *keys,
+        "id", "source", "speaker", "line_start", "line_end", "where", "code", "theme", "text",
+        *keys,
     ]  # fmt: skip
     rows = []
     for p in result.passages:
@@ -97,6 +99,7 @@ def passages_table(result: Result) -> Table:
                 p.speaker,
                 p.line_start,
                 p.line_end,
+                place(p),
                 code or "",
                 theme_of.get(code, "") if code else "",
                 p.text,

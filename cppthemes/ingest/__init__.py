@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cppthemes.config import IngestConfig, SegmentConfig
 from cppthemes.errors import CppthemesError, InputError, display_name
-from cppthemes.ingest.decode import read_bytes
+from cppthemes.ingest.decode import mixed_encoding_note, read_bytes
 from cppthemes.ingest.docx import read_docx
 from cppthemes.ingest.manifest import (
     meta_from_name,
@@ -75,6 +75,8 @@ SUFFIX_FORMATS = {
     ".xlsm": "xlsx",
 }
 MANIFEST_SUFFIXES = (".csv", ".yaml", ".yml")
+# Formats read as text (their bytes decoded by `decode.py`): checked for mixed encodings.
+TEXT_FORMATS = frozenset(("text", "vtt", "srt", "json", "csv", "tsv"))
 # No one speaks a million characters (about 150,000 words, many hours) without a break: such a
 # turn means missing speaker labels or line breaks, and would exhaust the sentence splitter.
 MAX_TURN_CHARS = 1_000_000
@@ -274,7 +276,8 @@ def load_corpus(
         transcript_id = Path(source).with_suffix("").as_posix()
         try:
             read = reader(path, transcript_id, source, cfg.columns)
-            digest = hashlib.sha256(read_bytes(path)).hexdigest()
+            raw = read_bytes(path)
+            digest = hashlib.sha256(raw).hexdigest()
         except InputError as exc:
             skip(exc, path)
             continue
@@ -320,7 +323,11 @@ def load_corpus(
             metadata.update(attrs)
             if names:
                 facilitators[transcript.id] = names
-            transcripts.append(replace(transcript, metadata=metadata, sha256=digest))
+            notes = transcript.notes
+            if fmt in TEXT_FORMATS:
+                mixed = mixed_encoding_note(raw)
+                notes = (*notes, mixed) if mixed else notes
+            transcripts.append(replace(transcript, metadata=metadata, sha256=digest, notes=notes))
     if not transcripts:
         if len(errors) == 1:
             raise errors[0]

@@ -26,6 +26,8 @@ class _Pending:
     parts: list[str]
     start_s: float | None
     end_s: float | None
+    ref_line: int | None = None
+    ref_row: int | None = None
 
 
 @dataclass
@@ -44,8 +46,14 @@ class PlainTextBuilder:
         end_s: float | None = None,
         *,
         join_same_speaker: bool = False,
+        ref_line: int | None = None,
+        ref_row: int | None = None,
     ) -> None:
-        """Add a turn; with ``join_same_speaker`` a repeat of the last speaker extends it."""
+        """Add a turn; with ``join_same_speaker`` a repeat of the last speaker extends it.
+
+        ``ref_line``/``ref_row`` say where the turn is in the original file (a cue's line, a
+        sheet row); a joined turn keeps those of its first part.
+        """
         text = clean_cell(text)
         speaker = " ".join(speaker.split())
         if not text or not speaker:
@@ -58,7 +66,7 @@ class PlainTextBuilder:
             if last.start_s is None:
                 last.start_s = start_s
             return
-        self._pending.append(_Pending(speaker, [text], start_s, end_s))
+        self._pending.append(_Pending(speaker, [text], start_s, end_s, ref_line, ref_row))
 
     def extend_last(self, text: str, end_s: float | None = None) -> bool:
         """Continue the last turn (a row without a speaker); False when there is none."""
@@ -98,6 +106,8 @@ class PlainTextBuilder:
                     char_end=end,
                     start_s=pending.start_s,
                     end_s=pending.end_s,
+                    ref_line=pending.ref_line,
+                    ref_row=pending.ref_row,
                 )
             )
             lines.append(line)

@@ -5,7 +5,8 @@ break inside a paragraph starts a new line), and one ``Speaker: text`` line per 
 holds a turn. Paragraphs are read with the same speaker conventions as text files; tables of
 two or three columns (speaker | text, time | speaker | text, or named headers) give one turn
 per row. ``line`` is the line in that plain text: for a document of paragraphs only, the
-paragraph number.
+paragraph number. ``ref_line`` is always the paragraph number (counting paragraphs only), and
+``ref_row`` a table turn's row in its table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from cppthemes.errors import InputError
 from cppthemes.ingest.table import find_columns, transcripts_from_rows
-from cppthemes.ingest.text import detect_convention, parse_turns
+from cppthemes.ingest.text import CONVENTIONS, detect_convention, parse_turns, scan
 from cppthemes.records import Transcript, Turn
 
 
@@ -74,6 +75,13 @@ def read_docx(
         line for b in blocks if isinstance(b, str) for line in b.replace("\r", "\n").split("\n")
     ]
     convention = detect_convention(paragraph_lines)
+    # Labels are inferred over the whole document, not region by region (a table between
+    # paragraphs must not make a recurring "client:" a one-off on either side of it).
+    labels = scan(CONVENTIONS[convention], paragraph_lines).labels
+    # The paragraph each plain-text line of paragraphs comes from (a manual line break makes
+    # two lines of one paragraph): what a reader of the .docx can find.
+    paragraph_of: list[int] = []
+    paragraph = 0
     pieces: list[str] = []
     turns: list[Turn] = []
     chars = lines = 0
@@ -89,12 +97,20 @@ def read_docx(
     def flush() -> None:
         if pending:
             text = "\n".join(pending) + "\n"
-            add_region(text, parse_turns(text, transcript_id, convention))
+            region = parse_turns(text, transcript_id, convention, labels)
+            first = len(paragraph_of) - len(pending)
+            add_region(
+                text,
+                [replace(t, ref_line=paragraph_of[first + t.line_start - 1]) for t in region],
+            )
             pending.clear()
 
     for block in blocks:
         if isinstance(block, str):
-            pending.extend(block.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+            paragraph += 1
+            split = block.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            pending.extend(split)
+            paragraph_of.extend([paragraph] * len(split))
             continue
         rows = [row for row in block if any(c.strip() for c in row)]
         try:

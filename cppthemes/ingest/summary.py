@@ -19,7 +19,8 @@ def facilitator_cell(transcript: Transcript) -> str:
     names = [s for s, role in transcript.roles.items() if role == "facilitator"]
     if not names:
         return "-"
-    return f"{', '.join(names)} ({transcript.roles_from})"
+    basis = transcript.roles_from + (", uncertain" if transcript.roles_uncertain else "")
+    return f"{', '.join(names)} ({basis})"
 
 
 def summarise(transcripts: Sequence[Transcript]) -> list[tuple[str, ...]]:
@@ -62,6 +63,8 @@ def turns_jsonl(transcripts: Sequence[Transcript]) -> str:
                 "char_end": turn.char_end,
                 "start_s": turn.start_s,
                 "end_s": turn.end_s,
+                "ref_line": turn.ref_line,
+                "ref_row": turn.ref_row,
             },
             ensure_ascii=False,
         )

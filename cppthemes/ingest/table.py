@@ -7,7 +7,8 @@ can hold many transcripts. A headerless table of two columns (speaker | text) or
 speaker | text) is read by position. A row with text but no speaker continues the turn above.
 
 The plain text of a table transcript is written by `PlainTextBuilder`: one ``Speaker: text``
-line per row kept, so ``line`` is the turn's line in that text, not the spreadsheet row.
+line per row kept, so ``line`` is the turn's line in that text; ``ref_row`` is the row of the
+table (as a spreadsheet numbers it, header included) where the turn starts.
 """
 
 from __future__ import annotations
@@ -160,9 +161,14 @@ def transcripts_from_rows(
     fmt: str,
     group_by_file: bool = True,
 ) -> list[Transcript]:
-    """One transcript per value of the file column (or one for the whole table)."""
+    """One transcript per value of the file column (or one for the whole table).
+
+    Each turn's ``ref_row`` is its row as the spreadsheet numbers it: the index in ``rows``
+    plus one (openpyxl's rows start at row 1 even when the sheet's cells start lower down).
+    """
     builders: dict[str, PlainTextBuilder] = {}
-    for row in rows[columns.header_row + 1 :]:
+    first_row = columns.header_row + 2  # 1-based, as a spreadsheet numbers its rows
+    for number, row in enumerate(rows[columns.header_row + 1 :], start=first_row):
         if not row:  # a blank row changes nothing (a sheet may have a million of them)
             continue
         group = cell_text(_get(row, columns.file)).strip() if group_by_file else ""
@@ -178,7 +184,7 @@ def transcripts_from_rows(
         start = parse_time_value(_get(row, columns.time))
         end = parse_time_value(_get(row, columns.end))
         if speaker:
-            builder.add(speaker, text, start, end)
+            builder.add(speaker, text, start, end, ref_row=number)
         else:
             builder.extend_last(text, end)
     out = [

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from cppthemes.palette import code_colour
-from cppthemes.records import Code, Prevalence, Quote, Result
+from cppthemes.provenance import place
+from cppthemes.records import Code, Passage, Prevalence, Quote, Result
 
 # Settings worth showing beside the results: (config section, key, what it means).
 SETTINGS = (
@@ -60,9 +61,11 @@ def fit_line(code: Code) -> str:
     return text + (" — WEAK: read the quotes before trusting the label" if code.weak else "")
 
 
-def quote_where(q: Quote) -> str:
-    """Provenance of a quote: 'Hanne, c1-w2.txt line 41 (site x, wave 2)'."""
-    where = f"{q.speaker}, {q.source} line {q.line}"
+def quote_where(q: Quote, passage: Passage | None = None) -> str:
+    """Provenance of a quote in the original file: 'Hanne, c1-w2.txt line 41 (site x, wave 2)',
+    'Dan, call.vtt 00:12:31, line 45', 'P3, sessions.xlsx row 12'."""
+    ref = place(passage) if passage is not None else q.where or f"line {q.line}"
+    where = f"{q.speaker}, {q.source} {ref}"
     if q.metadata:
         where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
     return where
@@ -84,6 +87,7 @@ class Heatmap:
 class ReportContext:
     """The content of a report, independent of its format."""
 
+    warnings: list[str]
     overview: list[tuple[str, str]]
     settings: list[tuple[str, str, str]]
     transcripts: list[dict[str, Any]]
@@ -129,7 +133,9 @@ def heatmap(result: Result) -> Heatmap:
     )
 
 
-def _code(code: Code, index: int, theme: str | None, hm: Heatmap) -> dict[str, Any]:
+def _code(
+    code: Code, index: int, theme: str | None, hm: Heatmap, passages: dict[str, Passage]
+) -> dict[str, Any]:
     return {
         "id": code.id,
         "label": code.label,
@@ -153,7 +159,11 @@ def _code(code: Code, index: int, theme: str | None, hm: Heatmap) -> dict[str, A
             for j, col in enumerate(hm.columns)
         ],
         "quotes": [
-            {"text": " ".join(q.text.split()), "where": quote_where(q), "similarity": q.similarity}
+            {
+                "text": " ".join(q.text.split()),
+                "where": quote_where(q, passages.get(q.passage_id)),
+                "similarity": q.similarity,
+            }
             for q in code.quotes
         ],
         "constructs": [{"construct": k, "similarity": v} for k, v in code.constructs],
@@ -166,6 +176,20 @@ def _value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _coverage(result: Result, coded: int) -> str:
+    """Passages coded, and beside it the transcripts that gave none (never a share alone)."""
+    text = f"{coded} of {len(result.passages)} passages coded ({result.coverage:.0%})"
+    with_passages = {p.transcript_id for p in result.passages}
+    empty = [t.source for t in result.transcripts if t.id not in with_passages]
+    raw = result.info.get("skipped")
+    skipped = len(raw) if isinstance(raw, list) else 0
+    if empty or skipped:
+        total = len(result.transcripts) + skipped
+        text += f"; but only {total - len(empty) - skipped} of {total} files gave passages"
+        text += f" ({len(empty)} read with no passage, {skipped} not read: see Warnings)"
+    return text
 
 
 def build_context(result: Result) -> ReportContext:
@@ -188,7 +212,7 @@ def build_context(result: Result) -> ReportContext:
             + (f", {stats.topic_segments} topic segments)" if stats.strategy == "topic" else ")"),
         ),
         ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
-        ("Coverage", f"{coded} of {len(result.passages)} passages coded ({result.coverage:.0%})"),
+        ("Coverage", _coverage(result, coded)),
         ("Embedding model", str(info.get("model", "?"))),
     ]
     stabilities = [c.stability for c in result.codes if c.stability is not None]
@@ -239,19 +263,55 @@ def build_context(result: Result) -> ReportContext:
         entry = counted.setdefault(p.transcript_id, [0, 0])
         entry[0] += 1
         entry[1] += result.passage_codes.get(p.id) is not None
-    transcripts = [
-        {
-            "source": t.source,
-            "metadata": ", ".join(f"{k} {v}" for k, v in sorted(t.metadata.items())),
-            "passages": counted.get(t.id, [0, 0])[0],
-            "coded": counted.get(t.id, [0, 0])[1],
-        }
-        for t in result.transcripts
+    raw_accounts = info.get("accounts")
+    accounts = {
+        str(a.get("source")): a
+        for a in (raw_accounts if isinstance(raw_accounts, list) else [])
+        if isinstance(a, dict)
+    }
+    transcripts = []
+    for t in result.transcripts:
+        a = accounts.get(t.source, {})
+        names = [s for s, r in t.roles.items() if r == "facilitator"]
+        transcripts.append(
+            {
+                "source": t.source,
+                "metadata": ", ".join(f"{k} {v}" for k, v in sorted(t.metadata.items())),
+                "lines": a.get("lines", ""),
+                "turns": len(t.turns) or a.get("turns", ""),
+                "facilitator_turns": a.get("facilitator_turns", ""),
+                "participant_turns": a.get("participant_turns", ""),
+                "backchannels": a.get("backchannels", ""),
+                "lines_in_no_turn": a.get("lines_in_no_turn", ""),
+                "facilitator": (
+                    f"{', '.join(names) or 'none'} ({t.roles_from or 'names'}"
+                    + (", uncertain" if t.roles_uncertain else "")
+                    + ")"
+                ),
+                "roles_evidence": t.roles_evidence,
+                "passages": counted.get(t.id, [0, 0])[0],
+                "coded": counted.get(t.id, [0, 0])[1],
+            }
+        )
+    raw_warnings = info.get("warnings")
+    warnings = [
+        (f"{w.get('path')}:{w['line']}" if w.get("line") else str(w.get("path")))
+        + f": {w.get('reason')}"
+        for w in (raw_warnings if isinstance(raw_warnings, list) else [])
+        if isinstance(w, dict)
+    ]
+    raw_skipped = info.get("skipped")
+    warnings += [
+        (f"{w.get('path')}:{w['line']}" if w.get("line") else str(w.get("path")))
+        + f": not read: {w.get('reason')}"
+        for w in (raw_skipped if isinstance(raw_skipped, list) else [])
+        if isinstance(w, dict)
     ]
 
     hm = heatmap(result)
     theme_of = result.theme_of()
-    codes = [_code(c, i, theme_of.get(c.id), hm) for i, c in enumerate(result.codes)]
+    by_passage = {p.id: p for p in result.passages}
+    codes = [_code(c, i, theme_of.get(c.id), hm, by_passage) for i, c in enumerate(result.codes)]
     for code in codes:
         code["unstable"] = code["id"] in unstable
     by_id = {c["id"]: c for c in codes}
@@ -272,6 +332,7 @@ def build_context(result: Result) -> ReportContext:
         audit_columns.extend(str(k) for k in decision if k not in audit_columns)
     audit = [[_value(d.get(k)) for k in audit_columns] for d in result.audit]
     return ReportContext(
+        warnings=warnings,
         overview=overview,
         settings=settings,
         transcripts=transcripts,

@@ -62,6 +62,17 @@ def render_context(ctx: ReportContext) -> str:
         "every quote is verbatim with its file, speaker and line. report.html has the same "
         "content with a prevalence heatmap and a map of the passages.",
         "",
+    ]
+    if ctx.warnings:
+        lines += [
+            "## Warnings",
+            "",
+            "Read these first: each names a transcript the run may have read wrong or not at "
+            "all (see docs/ingest.md, 'Warnings').",
+            "",
+        ]
+        lines += [f"- {_cell(w)}" for w in ctx.warnings] + [""]
+    lines += [
         "## Overview",
         "",
     ]
@@ -72,9 +83,40 @@ def render_context(ctx: ReportContext) -> str:
         lines += _table(["setting", "value", "meaning"], [list(s) for s in ctx.settings])
     lines += ["## Transcripts", ""]
     lines += _table(
-        ["source", "metadata", "passages", "coded"],
-        [[t["source"], t["metadata"], t["passages"], t["coded"]] for t in ctx.transcripts],
+        [
+            "source",
+            "metadata",
+            "lines",
+            "turns",
+            "facilitator turns",
+            "participant turns",
+            "back-channels",
+            "lines in no turn",
+            "passages",
+            "coded",
+            "facilitator (decided by)",
+        ],
+        [
+            [
+                t["source"],
+                t["metadata"],
+                t["lines"],
+                t["turns"],
+                t["facilitator_turns"],
+                t["participant_turns"],
+                t["backchannels"],
+                t["lines_in_no_turn"],
+                t["passages"],
+                t["coded"],
+                t["facilitator"],
+            ]
+            for t in ctx.transcripts
+        ],
     )
+    evidence = [t for t in ctx.transcripts if t["roles_evidence"]]
+    if evidence:
+        lines += ["How each facilitator was decided:", ""]
+        lines += [f"- {t['source']}: {_cell(t['roles_evidence'])}" for t in evidence] + [""]
     lines += ["## Themes", ""]
     columns = [
         "code", "label", "passages", "participants", "transcripts", "coherence", "distinctiveness",
