@@ -191,7 +191,8 @@ def run(
         str | None,
         typer.Option(
             "--model",
-            help="Embedding model: a name, a folder, 'static', 'onnx-int8' or 'onnx-fp32'.",
+            help="Embedding model: a name, a folder, 'multilingual', 'static', 'onnx-int8' or "
+            "'onnx-fp32'.",
         ),
     ] = None,
     engine: Annotated[
@@ -289,6 +290,8 @@ def _run_and_write(
     warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
     for warning in warnings:
         err.print(f"warning: {warning['path']}: {warning['reason']}", markup=False)
+    for note in result.info.get("notes") or []:  # type: ignore[attr-defined]
+        err.print(f"note: {note}", markup=False)
     if not quiet:
         s = result.segment_stats
         err.print(

@@ -97,6 +97,11 @@ class EmbedConfig(_Section):
     engine: Literal["local", "dask"] = "local"
     dask_address: str = ""
     dask_workers: int = Field(default=0, ge=0)
+    endpoint: str = ""
+    endpoint_model: str = ""
+    allow_remote: bool = False
+    timeout: float = Field(default=60.0, gt=0.0)
+    retries: int = Field(default=3, ge=0, le=10)
 
 
 class ClusterConfig(_Section):
