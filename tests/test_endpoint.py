@@ -161,3 +161,10 @@ def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) ->
         cache=EmbeddingCache(tmp_path / "a"),
     )
     assert again.info["embeddings"]["from_cache"] == again.info["embeddings"]["pieces"]
+
+
+def test_endpoint_remote_address_is_refused_when_settings_load() -> None:
+    with pytest.raises(ConfigError, match="not this machine"):
+        load_config(None, ['embed.endpoint="http://198.51.100.4/v1"'])
+    cfg = load_config(None, ['embed.endpoint="http://198.51.100.4/v1"', "embed.allow_remote=true"])
+    assert cfg.embed.allow_remote
