@@ -195,7 +195,8 @@ def run(
         str | None,
         typer.Option(
             "--model",
-            help="Embedding model: a name, a folder, 'static', 'onnx-int8' or 'onnx-fp32'.",
+            help="Embedding model: a name, a folder, 'multilingual', 'static', 'onnx-int8' or "
+            "'onnx-fp32'.",
         ),
     ] = None,
     engine: Annotated[
@@ -295,6 +296,8 @@ def _run_and_write(
         err.print(f"warning: {where}: {warning['reason']}", markup=False)
     if cache.problem:
         err.print(f"warning: {cache.problem}", markup=False)
+    for note in result.info.get("notes") or []:  # type: ignore[attr-defined]
+        err.print(f"note: {note}", markup=False)
     if not result.codes:
         from cppthemes.cluster import why_nothing_coded
 

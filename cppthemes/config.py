@@ -98,6 +98,11 @@ class EmbedConfig(_Section):
     engine: Literal["local", "dask"] = "local"
     dask_address: str = ""
     dask_workers: int = Field(default=0, ge=0)
+    endpoint: str = ""
+    endpoint_model: str = ""
+    allow_remote: bool = False
+    timeout: float = Field(default=60.0, gt=0.0)
+    retries: int = Field(default=3, ge=0, le=10)
 
 
 class ClusterConfig(_Section):
@@ -255,6 +260,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             f"{origin}: cluster.min_codes={cfg.cluster.min_codes} must be <= "
             f"cluster.max_codes={cfg.cluster.max_codes}"
         )
+    if cfg.embed.endpoint:  # a remote address is refused before any transcript is read
+        from cppthemes.endpoint import check_endpoint
+
+        check_endpoint(cfg.embed.endpoint, allow_remote=cfg.embed.allow_remote)
     return cfg
 
 

