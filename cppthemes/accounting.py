@@ -10,7 +10,8 @@ that belong to no turn, and raises a warning where the numbers say something wen
   something else (a file that mixes encodings);
 - a large share of its lines belong to no turn (labels not recognised before the talk starts);
 - its speaker count looks wrong: one speaker where the other transcripts have several, or
-  dozens of speakers most of whom speak once (sentences read as labels);
+  dozens of speakers most of whom speak once under a one-word label (sentences read as
+  labels);
 - the facilitator was decided on thin evidence, or none was found where most other
   transcripts have one.
 
@@ -165,14 +166,14 @@ def warnings_for(transcripts: Sequence[Transcript], accounts: Sequence[Account])
                     f"{typical:g}; were the other speakers' labels read as talk?",
                 )
             )
-        once = sum(1 for n in _turn_counts(t) if n == 1)
+        once = _one_word_once(t)
         if a.speakers > MANY_SPEAKERS and once > a.speakers / 2:
             out.append(
                 Skipped(
                     a.path,
                     None,
-                    f"{a.speakers} speakers, {once} of them with a single turn: are sentences "
-                    "with a colon being read as speaker labels?",
+                    f"{a.speakers} speakers, {once} of them one word with a single turn: are "
+                    "sentences with a colon ('However: ...') being read as speaker labels?",
                 )
             )
         if a.roles_uncertain:
@@ -228,8 +229,15 @@ def fail_on_warnings(warnings: Sequence[Skipped]) -> None:
     )
 
 
-def _turn_counts(transcript: Transcript) -> list[int]:
+def _one_word_once(transcript: Transcript) -> int:
+    """Speakers with one turn whose label is one word without digits ("However", "Also"):
+    what sentences read as labels look like. A committee's many one-off speakers have full
+    names ("Ms. Jenny Kwan (Vancouver East, NDP)") and codes have digits: not counted."""
     counts: dict[str, int] = {}
     for turn in transcript.turns:
         counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
-    return list(counts.values())
+    return sum(
+        1
+        for s, n in counts.items()
+        if n == 1 and " " not in s and not any(ch.isdigit() for ch in s)
+    )

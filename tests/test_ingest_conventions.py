@@ -382,10 +382,21 @@ def test_ingest_conventions_focus_group_moderator_by_first_name() -> None:
 def test_ingest_conventions_sentences_read_as_labels_are_a_warning() -> None:
     from cppthemes.accounting import account, warnings_for
 
-    turns = [(f"Word{i}", "and then we carried on with the rest of the day") for i in range(30)]
+    openers = (  # noqa: SIM905 - a word list reads better as text
+        "However Also Then Finally Basically Honestly Firstly Secondly Thirdly Anyway Actually "
+        "Overall Generally Frankly Clearly Obviously Naturally Similarly Meanwhile Otherwise "
+        "Besides Still Instead Likewise Nevertheless Nonetheless Therefore Thus Hence Indeed"
+    ).split()
+    turns = [(w, "and then we carried on with the rest of the day") for w in openers]
     t = _transcript("many", turns)
     reasons = [w.reason for w in warnings_for([t], account([t], SegmentConfig()))]
-    assert any("30 speakers, 30 of them with a single turn" in r for r in reasons)
+    assert any("30 speakers, 30 of them one word with a single turn" in r for r in reasons)
+    # a committee's many one-off speakers have full names: no warning
+    names = [
+        (f"Ms. {w} Smith (Riding {i}, NDP)", "Thank you, Chair.") for i, w in enumerate(openers)
+    ]
+    c = _transcript("committee", names)
+    assert not warnings_for([c], account([c], SegmentConfig()))
 
 
 def test_ingest_conventions_counsellor_who_reflects_more_than_asks() -> None:
