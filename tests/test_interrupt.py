@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     fake = FakeEmbedder()
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: fake)
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: fake)
     return fake
 
 
