@@ -156,10 +156,12 @@ class SentenceTransformerEmbedder:
             weights_digest(self._folder) if self._folder else ""
         ) or f"name:{self.model_id}"
         window = _window(self._folder) if self._folder else None
-        self._tokenizer: Any = _fast_tokenizer(self._folder) if window else None
+        self._tokenizer: Any = (
+            _fast_tokenizer(self._folder) if window and self._folder is not None else None
+        )
         if window is None or self._tokenizer is None:
-            self._load()  # a model whose window or tokenizer only the library can work out
-            window = int(self._loaded.max_seq_length or 256)
+            # A model whose window or tokenizer only the library can work out: loaded now.
+            window = int(self._model.max_seq_length or 256)
         else:
             # BLAS threads as a loaded model would set them: later stages (Ward's distances,
             # PCA) then run the same way whether or not the model was needed.

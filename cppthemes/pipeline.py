@@ -101,10 +101,15 @@ def run(
     if cache is not None:
         sentences = CachedSentences(sentences, cache.path.parent, cfg.label.language)
 
+    other_fresh = 0
+
     def embed_texts(texts: Sequence[str]) -> np.ndarray:
         # Turns (topic segmentation), example phrases (seeded codes) and keyphrase candidates
         # (labels) are all embedded through the same cache as the passages.
-        return embed(texts, model, cache)[0]
+        nonlocal other_fresh
+        vectors, cached_rows = embed(texts, model, cache)
+        other_fresh += len(set(texts)) - min(cached_rows, len(set(texts)))
+        return vectors
 
     notify("segment", 0, len(transcripts))
     count_many = getattr(model, "count_tokens_many", None)
@@ -314,6 +319,10 @@ def run(
             "passages": len(passages),
             "pieces": pieces,
             "from_cache": cached,
+            # Whether the model's weights were loaded (a rerun with every vector cached: no).
+            "model_loaded": bool(getattr(model, "loaded", True)),
+            # Keyphrase candidates, seed examples and turns that missed the cache (about).
+            "other_texts_embedded": other_fresh,
             # Cache entries whose checksum failed: deleted and embedded again.
             "corrupt_cache_entries": cache.corrupt if cache else 0,
         },
