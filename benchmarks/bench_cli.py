@@ -9,7 +9,8 @@ in the next, so a load that drifts cannot favour one line):
    batch 32. Its ``encode`` call alone is the floor the cold run is compared with (the process
    around it, imports and model loading, is reported beside it);
 2. **cold run** - `cppthemes run CORPUS --cache-dir EMPTY` (no vector, phrase count or sentence
-   split cached; the ONNX export, made once per machine, already in the user cache);
+   split cached; the ONNX export, made once per machine, already in the user cache: an untimed
+   run on one file first makes sure of it);
 3. **rerun, codebook edited** - `cppthemes refine RUN` after renaming a code in codebook.yaml;
 4. **rerun, other settings** - `cppthemes run` on the same cache with
    `cluster.granularity="fine"`, `cluster.min_size=4`, `label.keyphrases=8`.
@@ -39,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.docs_table import replace_between  # noqa: E402
+
 DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- cli:start -->", "<!-- cli:end -->"
 SETS = {
@@ -140,17 +143,20 @@ def edit_codebook(run_dir: Path, n: int) -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def bench(corpus: Path, repeats: int, log: Any) -> dict[str, Any]:
+def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> dict[str, Any]:
     lines: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "cold", "edit", "other")}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         texts_file = root / "texts.json"
         texts = pipeline_texts(corpus)
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
-        # Once, untimed: the ONNX export (made on a machine's first run) and the disk cache.
-        warm = root / "warm"
-        log(f"warm-up run ({len(texts)} passage texts)")
-        timed(cppthemes("run", str(corpus), "--out", str(warm), "--cache-dir", str(root / "w")))
+        # Once, untimed, on one file: the ONNX export (made on a machine's first run).
+        one = root / "one"
+        one.mkdir()
+        first = sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix == ".txt")[0]
+        shutil.copy(first, one / first.name)
+        log(f"warm-up run on {first.name}; {len(texts)} passage texts in the set")
+        timed(cppthemes("run", str(one), "--out", str(root / "w"), "--cache-dir", str(root / "w")))
         for r in range(repeats):
             cache, out = root / f"cache{r}", root / f"run{r}"
             # Bare and cold alternate which goes first; so do the two reruns (after the cold
@@ -186,6 +192,9 @@ def bench(corpus: Path, repeats: int, log: Any) -> dict[str, Any]:
                     line.update(run_info(other))
                 lines[what].append(line)
                 log(f"round {r + 1}: {what} {line['wall_s']} s, load {load()}")
+                if partial is not None:  # an interrupted benchmark still leaves its numbers
+                    kept = {k: [_public(x) for x in v] for k, v in lines.items()}
+                    partial.write_text(json.dumps({"texts": len(texts), "lines": kept}, indent=1))
     for group in lines.values():
         for line in group:
             line.pop("stdout", None)
@@ -195,6 +204,10 @@ def bench(corpus: Path, repeats: int, log: Any) -> dict[str, Any]:
         for b, c in zip(lines["bare"], lines["cold"], strict=True)
     ]
     return {"texts": len(texts), "lines": lines, "cold_over_bare_encode": pairs}
+
+
+def _public(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items() if k not in ("stdout", "stderr")}
 
 
 def median_line(group: list[dict[str, Any]]) -> dict[str, Any]:
@@ -254,9 +267,7 @@ def markdown(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text(encoding="utf-8")
-    i, j = doc.index(START) + len(START), doc.index(END)
-    DOCS.write_text(doc[:i] + "\n" + text + "\n" + doc[j:], encoding="utf-8")
+    replace_between(DOCS, START, END, text)
 
 
 def smoke_checks(row: dict[str, Any]) -> list[str]:
@@ -311,7 +322,8 @@ def main() -> int:
             if not corpus.exists():
                 log(f"skip {name}: {corpus} not found")
                 continue
-            rows[name] = bench(corpus, max(1, args.repeats), log)
+            partial = args.json.with_suffix(f".{name}.partial.json") if args.json else None
+            rows[name] = bench(corpus, max(1, args.repeats), log, partial)
     table = markdown(info, rows)
     print(table)
     if args.json:

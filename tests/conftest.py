@@ -73,8 +73,9 @@ def real_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _integration_uses_shared_cache(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _isolated_cache: None
 ) -> None:
+    # After _isolated_cache (a dependency), so the shared cache is what the test sees.
     if request.node.get_closest_marker("integration") is not None:
         cache = request.getfixturevalue("real_model_cache")
         monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
