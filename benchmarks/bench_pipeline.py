@@ -46,6 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.docs_table import replace_between  # noqa: E402
 from cppthemes.config import load_config  # noqa: E402
 from cppthemes.embed import EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
 from cppthemes.evaluate import read_gold, score  # noqa: E402
@@ -403,9 +404,7 @@ def markdown(info: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text(encoding="utf-8")
-    i, j = doc.index(START) + len(START), doc.index(END)
-    DOCS.write_text(doc[:i] + "\n" + text + "\n" + doc[j:], encoding="utf-8")
+    replace_between(DOCS, START, END, text)
 
 
 def main() -> int:

@@ -251,15 +251,17 @@ def _run_and_write(
     from cppthemes.cli_progress import StageProgress
     from cppthemes.embed import EmbeddingCache, default_cache_dir
     from cppthemes.pipeline import run as run_pipeline
+    from cppthemes.proctime import age
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.rerun import load_plan
-    from cppthemes.runfolder import run_summary, write_run
+    from cppthemes.runfolder import FILES, run_summary, write_run
 
     cache = EmbeddingCache(cache_dir or default_cache_dir())
     loaded = load_plan(codebook) if codebook is not None else None
     known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
 
     with StageProgress(err, enabled=not quiet) as bars:
+        startup = age()
         result = run_pipeline(
             paths,
             cfg,
@@ -269,8 +271,9 @@ def _run_and_write(
             plan=loaded.plan if loaded else None,
             previous=loaded.previous if loaded else None,
             pseudonyms=known,
+            on_note=lambda message: bars.note(message),
         )
-        bars.update("write", 0, 1)
+        bars.update("write", 0, len(FILES))
         written = write_run(
             result,
             cfg,
@@ -281,7 +284,9 @@ def _run_and_write(
                 f"note: codebook.yaml was edited since the last run; kept it as {path}",
                 markup=False,
             ),
+            startup_s=startup,
         )
+        bars.update("write", len(FILES), len(FILES))
     runs = [e.get("run") for e in result.audit]
     for event in result.audit:
         if event.get("run") != (runs[-1] if runs else None):

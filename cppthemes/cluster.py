@@ -18,9 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score
 
 from cppthemes import fastward
 from cppthemes.config import ClusterConfig
@@ -33,7 +30,13 @@ STABILITY_MAX = 1500
 FitPredict = Callable[[np.ndarray, int, ClusterConfig, int], np.ndarray]
 
 
+# scikit-learn is imported by the clusterer that needs it: its import took seconds of every
+# rerun, and the default (Ward, cppthemes/fastward.py) does without it.
+
+
 def _kmeans(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(x)
 
 
@@ -43,6 +46,8 @@ def _ward(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
 
 
 def _agglomerative(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering
+
     if cfg.distance_threshold:
         model = AgglomerativeClustering(
             n_clusters=None,
@@ -56,6 +61,8 @@ def _agglomerative(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.n
 
 
 def _hdbscan(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
     return HDBSCAN(min_cluster_size=max(2, cfg.min_size), copy=True).fit_predict(x)
 
 
@@ -65,6 +72,41 @@ CLUSTERERS: dict[str, FitPredict] = {
     "kmeans": _kmeans,
     "hdbscan": _hdbscan,
 }
+
+
+def adjusted_rand_score(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
+    """scikit-learn's adjusted Rand index, in the same integer arithmetic (so the same float).
+
+    Pair counts from the contingency table (``pair_confusion_matrix``), then
+    ``2 (tp tn - fn fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn))`` on Python integers;
+    identical partitions (no disagreeing pair) give 1.0. tests/test_cluster.py compares it
+    with scikit-learn's.
+    """
+    a = np.asarray(labels_true).ravel()
+    b = np.asarray(labels_pred).ravel()
+    n = np.int64(a.shape[0])
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    pairs = ia.astype(np.int64) * (int(ib.max(initial=0)) + 1) + ib
+    cells = np.bincount(pairs).astype(np.int64)
+    cells = cells[cells > 0]
+    n_c = np.bincount(ia).astype(np.int64)
+    n_k = np.bincount(ib).astype(np.int64)
+    sum_squares = int((cells**2).sum())
+    # contingency.dot(n_k).sum() = sum over cells of count * n_k[column]; likewise for rows.
+    flat = np.bincount(pairs)
+    nz = np.flatnonzero(flat)
+    cols = nz % (int(ib.max(initial=0)) + 1)
+    rows = nz // (int(ib.max(initial=0)) + 1)
+    by_cols = int((flat[nz].astype(np.int64) * n_k[cols]).sum())
+    by_rows = int((flat[nz].astype(np.int64) * n_c[rows]).sum())
+    tp = sum_squares - int(n)
+    fp = by_cols - sum_squares
+    fn = by_rows - sum_squares
+    tn = int(n) ** 2 - fp - fn - sum_squares
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
 
 
 def target_codes(n_passages: int, cfg: ClusterConfig) -> int:
@@ -88,6 +130,8 @@ def reduce(vectors: np.ndarray, cfg: ClusterConfig) -> np.ndarray:
         return vectors
     dims = min(cfg.reduce_dims, len(vectors) - 1)
     if cfg.reduce == "pca":
+        from sklearn.decomposition import PCA
+
         out = PCA(n_components=dims, random_state=cfg.seed).fit_transform(as_float64(vectors))
     else:
         try:

@@ -92,6 +92,9 @@ class EmbedConfig(_Section):
     """Which sentence-transformers model embeds passages, and how."""
 
     model: str = "all-MiniLM-L6-v2"
+    # How the packaged model runs: "auto" exports it to ONNX once and runs onnxruntime (same
+    # vectors, about twice as fast), torch where the export fails; "torch" and "onnx" insist.
+    runtime: Literal["auto", "torch", "onnx"] = "auto"
     batch_size: int = Field(default=32, ge=1)
     device: str = "auto"
     threads: int = Field(default=0, ge=0)

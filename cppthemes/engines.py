@@ -117,7 +117,11 @@ def resolve_device(setting: str, *, cuda_available: Callable[[], bool] | None = 
 
 
 def auto_threads(cores: int, load: float) -> int:
-    """Threads for torch: one per core that other processes are not already keeping busy.
+    """Threads for the model: one per core that other processes are not keeping busy now.
+
+    ``load`` is the number of cores busy with other work (``busy_cores``). Measured again for
+    issue 20 (docs/benchmarks.md): the ONNX model on 800 swda-small turns at load average 8
+    took 24.6 s with 1 thread and 32.0 s with 2 (medians of 3, alternating).
 
     torch's OpenMP threads meet at a barrier after every operation; when another process holds
     one of the cores, each barrier waits for a time slice. Measured on a 2-core machine at load
@@ -128,22 +132,53 @@ def auto_threads(cores: int, load: float) -> int:
     return max(1, min(cores, cores - int(load)))
 
 
+def busy_cores(interval: float = 0.05) -> float:
+    """How many cores other processes keep busy right now (Linux: /proc/stat over ``interval``).
+
+    Not the 1-minute load average, which lags: it still counts a run that ended seconds ago, so
+    a run started right after another one (the analyst's loop, a batch script) got 1 thread of
+    2 on an idle machine and embedded 1.6x slower (serdif-usability: 43.0 s against 26.5 s).
+    This process sleeps while sampling, so what is seen busy is the others' work. Falls back to
+    the load average where /proc/stat cannot be read.
+    """
+    import time
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        try:
+            return float(os.getloadavg()[0])
+        except (AttributeError, OSError):
+            return 0.0
+    elapsed = total1 - total0
+    if elapsed <= 0:
+        return 0.0
+    return _cores() * (1.0 - (idle1 - idle0) / elapsed)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def resolve_threads(threads: int) -> int:
-    """``threads``, or for 0 ``auto_threads`` for this machine now (cores minus load).
+    """``threads``, or for 0 ``auto_threads`` for this machine now (cores minus busy cores).
 
     Without torch, so that an embedder that does not use it (onnxruntime) need not import it.
     """
     if threads > 0:
         return threads
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    return auto_threads(cores, load)
+    return auto_threads(_cores(), busy_cores())
 
 
 def limit_blas(threads: int) -> None:

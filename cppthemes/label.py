@@ -15,14 +15,18 @@ from __future__ import annotations
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from spacy.tokens import Doc, Token
 
 from cppthemes.cluster import as_float64, centroids
 from cppthemes.config import LabelConfig
 from cppthemes.nlp import FILLERS, LEMMA_FIXES, has_parser, load_nlp, stop_words
+
+if TYPE_CHECKING:  # spaCy is imported (seconds) only when phrases must be counted
+    from spacy.tokens import Doc, Token
 from cppthemes.records import Assignment, Code, Passage, Prevalence, Quote
 
 UNCODED = -1
@@ -134,7 +138,11 @@ def as_matrix(terms: Terms) -> TermMatrix:
 
 
 def passage_terms(
-    passages: Sequence[Passage], cfg: LabelConfig, names: Sequence[str] = ()
+    passages: Sequence[Passage],
+    cfg: LabelConfig,
+    names: Sequence[str] = (),
+    *,
+    cache_dir: Path | None = None,
 ) -> TermMatrix:
     """Candidate n-grams (lemmas, lower case) of each passage, counted.
 
@@ -148,7 +156,26 @@ def passage_terms(
     (only sentence boundaries are needed, so lemmas and tags are switched off for it), the
     second builds the phrases with them blocked. Holding every parsed passage instead cost
     about 15 KB a passage, the largest share of a run's memory at scale.
+
+    With ``cache_dir`` the matrix is cached there by content (``termcache``): a rerun on the
+    same passages reads it back without spaCy.
     """
+    if cache_dir is None:
+        return _count_terms(passages, cfg, names)
+    from cppthemes import termcache
+
+    name = termcache.key((p.text for p in passages), cfg, names)
+    found = termcache.load(cache_dir, name, len(passages))
+    if found is not None:
+        return found
+    matrix = _count_terms(passages, cfg, names)
+    termcache.store(cache_dir, name, matrix)
+    return matrix
+
+
+def _count_terms(
+    passages: Sequence[Passage], cfg: LabelConfig, names: Sequence[str] = ()
+) -> TermMatrix:
     nlp = load_nlp(cfg.language)
     tagged = has_parser(nlp)
     fixes = LEMMA_FIXES.get(cfg.language, {})

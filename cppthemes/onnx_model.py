@@ -28,7 +28,7 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +108,13 @@ def _pipeline_settings(folder: Path) -> int:
     return int(bert["max_seq_length"])
 
 
-def export(out_dir: Path | None = None, *, quantize: bool = True) -> Path:
+def export(out_dir: Path | None = None, *, quantize: bool = True, replace: bool = True) -> Path:
     """Export the packaged MiniLM to ONNX (int8 unless ``quantize`` is False) into ``out_dir``.
 
     Written to a temporary folder beside the target and renamed, so an interrupted export never
     leaves a half model that a later run would load. The result is checked against the torch
-    model on a few sentences before it is kept.
+    model on a few sentences before it is kept. With ``replace`` False a finished export that
+    appeared at the target meanwhile (another run's) is kept and this one dropped.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -140,7 +141,8 @@ def export(out_dir: Path | None = None, *, quantize: bool = True) -> Path:
         # Replaced whole below: never a folder that an export did not write.
         raise ModelError(f"{target}: exists and is not an ONNX export; choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
+    # One temporary folder per process: two first runs at once each export, one rename wins.
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
@@ -192,10 +194,86 @@ def export(out_dir: Path | None = None, *, quantize: bool = True) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if target.exists() and not replace and (target / CONFIG_FILE).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return target
     if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process renamed its export into place first: keep that one
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / CONFIG_FILE).is_file():
+            raise
     return target
+
+
+AUTO_FOLDER = "auto"
+
+
+def auto_export_dir(weights_sha256: str, cache_dir: Path | None = None) -> Path:
+    """Where the automatic float export of the packaged model with these weights lives."""
+    from cppthemes.embed import default_cache_dir
+
+    root = (cache_dir or default_cache_dir()) / "models" / AUTO_FOLDER
+    return root / f"onnx-fp32-{weights_sha256[:16]}"
+
+
+def ensure_auto_export(
+    weights_sha256: str,
+    *,
+    cache_dir: Path | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> Path:
+    """The float ONNX export of the packaged model, made once on first use and then reused.
+
+    Keyed by the weights' SHA-256, so another version of the packaged model gets its own
+    export. Made by ``export`` (temporary folder, checked against torch at cosine >= 0.9999,
+    renamed into place). A failure is remembered beside it (``.failed``, with the versions it
+    failed with) so that later runs fall back to torch at once instead of trying again; a
+    change of torch, transformers or onnxruntime version tries again.
+    """
+    target = auto_export_dir(weights_sha256, cache_dir)
+    if (target / MODEL_FILE).is_file() and (target / CONFIG_FILE).is_file():
+        return target
+    failed = target.with_name(target.name + ".failed")
+    versions = _export_versions()
+    try:
+        record = json.loads(failed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("versions") == versions:
+        raise ModelError(str(record.get("reason", "the ONNX export failed before")))
+    if on_note:
+        on_note(
+            f"note: exporting the embedding model to ONNX once (faster, same vectors); "
+            f"kept in {target}"
+        )
+    try:
+        return export(target, quantize=False, replace=False)
+    except Exception as exc:
+        reason = " ".join(str(exc).splitlines()) or type(exc).__name__
+        try:
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(
+                json.dumps({"reason": reason, "versions": versions}) + "\n", encoding="utf-8"
+            )
+        except OSError:
+            pass
+        raise ModelError(reason) from None
+
+
+def _export_versions() -> dict[str, str]:
+    """The installed versions an export depends on (read without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("torch", "transformers", "onnx", "onnxruntime"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = ""
+    return out
 
 
 def _export_graph(torch: Any, model: Any, path: Path) -> None:
@@ -282,15 +360,22 @@ def _digest(folder: Path, config: dict[str, Any]) -> str:
     The embedding cache's key for this model: a re-export that writes the same bytes keeps the
     cache, any other model (torch's, a different export) never shares its entries.
     """
-    digest = hashlib.sha256()
-    for name in (MODEL_FILE, "tokenizer.json"):
-        digest.update(name.encode())
-        with (folder / name).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    settings = {key: config.get(key) for key in VECTOR_SETTINGS}
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    return digest.hexdigest()
+    from cppthemes.digests import remembered
+
+    settings = json.dumps({key: config.get(key) for key in VECTOR_SETTINGS}, sort_keys=True)
+
+    def compute() -> str:
+        digest = hashlib.sha256()
+        for name in (MODEL_FILE, "tokenizer.json"):
+            digest.update(name.encode())
+            with (folder / name).open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        digest.update(settings.encode())
+        return digest.hexdigest()
+
+    files = [folder / MODEL_FILE, folder / "tokenizer.json", folder / CONFIG_FILE]
+    return remembered(files, compute)
 
 
 class OnnxEmbedder:
@@ -345,21 +430,10 @@ class OnnxEmbedder:
 
         self.threads = resolve_threads(threads)
         limit_blas(self.threads)  # later stages' PCA, as set_threads does for torch runs
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only: no optimiser notices on stderr
-        try:
-            self._session = ort.InferenceSession(
-                str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own types for a damaged file
-            raise ModelError(
-                f"embed.model={name!r}: cannot load {folder / MODEL_FILE} "
-                f"({type(exc).__name__}); run `{export_cmd}` again"
-            ) from None
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._ort = ort
+        self._export_cmd = export_cmd
+        self._loaded: Any = None  # the session: opened by the first encode (a rerun needs none)
+        self._inputs: set[str] = set()
         self._folder = folder
         self.name = name
         self.model_id = f"{name}:{ONNX_FOLDERS.get(name, folder.name)}"
@@ -374,6 +448,32 @@ class OnnxEmbedder:
         self.quantized = bool(config.get("quantized"))
         self.batch_size = 1 if self.quantized else batch_size
         self._token_counts: dict[str, int] = {}
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the onnxruntime session is open (the first ``encode`` opens it)."""
+        return self._loaded is not None
+
+    @property
+    def _session(self) -> Any:
+        if self._loaded is None:
+            ort = self._ort
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.log_severity_level = 3  # errors only: no optimiser notices on stderr
+            try:
+                self._loaded = ort.InferenceSession(
+                    str(self._folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # onnxruntime raises its own types for a damaged file
+                raise ModelError(
+                    f"embed.model={self.name!r}: cannot load {self._folder / MODEL_FILE} "
+                    f"({type(exc).__name__}); run `{self._export_cmd}` again"
+                ) from None
+            self._inputs = {i.name for i in self._loaded.get_inputs()}
+        return self._loaded
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors, one row per text, in the order given.
@@ -396,7 +496,8 @@ class OnnxEmbedder:
                 ids[r, :n] = encodings[i].ids
                 mask[r, :n] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+            session = self._session
+            hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
             vectors = mean_pool_normalize(hidden[0], mask)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)

@@ -21,31 +21,22 @@ from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
 from cppthemes.decisions import Plan, Previous, SeedSpec
-from cppthemes.embed import (
-    DEFAULT_MODEL,
-    Embedder,
-    EmbeddingCache,
-    SentenceTransformerEmbedder,
-    embed,
-    embed_chunked,
-)
-from cppthemes.endpoint import EndpointEmbedder
+from cppthemes.embed import DEFAULT_MODEL, Embedder, EmbeddingCache, embed, embed_chunked
 from cppthemes.engines import ChunkEncoder, open_encoder
 from cppthemes.errors import ConfigError, InputError
 from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
-from cppthemes.multilingual import MULTILINGUAL_NAME, MULTILINGUAL_NAMES, MultilingualEmbedder
+from cppthemes.models import load_embedder
 from cppthemes.nlp import detect_language
-from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
 from cppthemes.provenance import kind_of, place
 from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
 from cppthemes.records import Code, Passage, Result
 from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
+from cppthemes.sentcache import CachedSentences
 from cppthemes.similarity import model_relative, scale_of, thresholds
-from cppthemes.static_model import STATIC_NAME, StaticEmbedder
 from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
@@ -63,6 +54,7 @@ def run(
     previous: Previous | None = None,
     pseudonyms: Mapping[str, str] | None = None,
     encoder: ChunkEncoder | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Result:
     """Run every stage on the transcripts under ``paths`` and return the result.
 
@@ -120,44 +112,27 @@ def run(
     lap("ingest")
 
     notify("load model", 0, 1)
-    if embedder is not None:
-        model = embedder
-    elif cfg.embed.endpoint:
-        model = EndpointEmbedder(
-            cfg.embed.endpoint,
-            model=cfg.embed.endpoint_model,
-            batch_size=cfg.embed.batch_size,
-            timeout=cfg.embed.timeout,
-            retries=cfg.embed.retries,
-            allow_remote=cfg.embed.allow_remote,
-        )
-    elif cfg.embed.model in MULTILINGUAL_NAMES:
-        model = MultilingualEmbedder(batch_size=cfg.embed.batch_size, threads=cfg.embed.threads)
-    elif cfg.embed.model == STATIC_NAME:
-        model = StaticEmbedder()
-    elif cfg.embed.model in ONNX_NAMES:
-        model = OnnxEmbedder(
-            name=cfg.embed.model, batch_size=cfg.embed.batch_size, threads=cfg.embed.threads
-        )
-    else:
-        model = SentenceTransformerEmbedder(
-            cfg.embed.model,
-            batch_size=cfg.embed.batch_size,
-            device=cfg.embed.device,
-            threads=cfg.embed.threads,
-        )
+    # Not loaded yet: the weights are read by the first text that misses the cache.
+    model = embedder if embedder is not None else load_embedder(cfg.embed, on_note=on_note)
     lap("load_model")
     # Similarity settings are on MiniLM's scale; moved to this model's (identity for MiniLM).
     # run.json keeps the settings as given, so a rerun from them moves them again, once.
     given_cfg = cfg
     cfg = model_relative(cfg, scale_of(model))
 
-    sentences = spacy_sentences(cfg.label.language)
+    sentences: Callable[[str], list[tuple[int, int]]] = spacy_sentences(cfg.label.language)
+    if cache is not None:
+        sentences = CachedSentences(sentences, cache.path.parent, cfg.label.language)
+
+    other_fresh = 0
 
     def embed_texts(texts: Sequence[str]) -> np.ndarray:
         # Turns (topic segmentation), example phrases (seeded codes) and keyphrase candidates
         # (labels) are all embedded through the same cache as the passages.
-        return embed(texts, model, cache)[0]
+        nonlocal other_fresh
+        vectors, cached_rows = embed(texts, model, cache)
+        other_fresh += len(set(texts)) - min(cached_rows, len(set(texts)))
+        return vectors
 
     notify("segment", 0, len(transcripts))
     count_many = getattr(model, "count_tokens_many", None)
@@ -184,6 +159,9 @@ def run(
     chunks = embedding_chunks(
         passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
     )
+    notify("embed", 0, sum(len(c) for c in chunks))
+    if isinstance(sentences, CachedSentences):
+        sentences.save()
     own_encoder = open_encoder(cfg.embed) if encoder is None else None
     try:
         vectors, cached = embed_chunked(
@@ -193,6 +171,7 @@ def run(
         if own_encoder is not None:
             own_encoder.close()
     pieces = sum(len(c) for c in chunks)
+    notify("embed", pieces - cached, pieces - cached)  # what reached the model
     del chunks  # the texts as embedded (prompt + passage): as large as the corpus, not needed now
     lap("embed")
 
@@ -227,7 +206,9 @@ def run(
 
     notify("label", 0, assignment.n_clusters)
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
-    terms = passage_terms(passages, cfg.label, names)
+    terms = passage_terms(
+        passages, cfg.label, names, cache_dir=cache.path.parent if cache is not None else None
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an anchor may have no passages yet
         codes = label(
@@ -366,6 +347,10 @@ def run(
             "passages": len(passages),
             "pieces": pieces,
             "from_cache": cached,
+            # Whether the model's weights were loaded (a rerun with every vector cached: no).
+            "model_loaded": bool(getattr(model, "loaded", True)),
+            # Keyphrase candidates, seed examples and turns that missed the cache (about).
+            "other_texts_embedded": other_fresh,
             # Cache entries whose checksum failed: deleted and embedded again.
             "corrupt_cache_entries": cache.corrupt if cache else 0,
             # Only when the cache could not be used (read-only or full folder): why.
@@ -422,7 +407,7 @@ def _model_for_language(cfg: Config, language: str) -> tuple[Config, str]:
     chosen = "model" in embed_cfg.model_fields_set or embed_cfg.model != DEFAULT_MODEL
     if language == "en" or chosen or embed_cfg.endpoint:
         return cfg, ""
-    from cppthemes.multilingual import installed
+    from cppthemes.multilingual import MULTILINGUAL_NAME, installed
 
     if not installed():
         return cfg, (

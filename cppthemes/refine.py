@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import AgglomerativeClustering
 
 from cppthemes.cluster import centroids, cluster
 from cppthemes.config import Config
@@ -212,6 +211,8 @@ def apply_plan(
         if len(rows) < into:
             not_applied("split", cid, f"it has {len(rows)} passages, fewer than {into}")
             continue
+        from sklearn.cluster import AgglomerativeClustering  # only a split needs it (seconds)
+
         parts = AgglomerativeClustering(n_clusters=into, linkage="ward").fit_predict(
             np.asarray(vectors[rows], dtype=np.float64)
         )

@@ -98,9 +98,10 @@ def spacy_sentences(lang: str = "en") -> Callable[[str], list[tuple[int, int]]]:
     """
     from cppthemes.nlp import load_nlp
 
-    nlp = load_nlp(lang, trained=False)
-
     def split(text: str) -> list[tuple[int, int]]:
+        # Loaded by the first text long enough to need splitting (load_nlp caches it), so a
+        # corpus of short turns never imports spaCy here.
+        nlp = load_nlp(lang, trained=False)
         return [(s.start_char, s.end_char) for s in nlp(text).sents]
 
     return split

@@ -33,7 +33,7 @@ def fuzz(scale: float) -> dict[str, object]:
     env = {**os.environ, "CPPTHEMES_FUZZ_SCALE": str(scale)}
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "",
          "--hypothesis-show-statistics", *FUZZ_TESTS],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip

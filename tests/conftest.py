@@ -60,6 +60,27 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="session")
+def real_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One user cache for every integration test of the session.
+
+    The packaged model's automatic ONNX export (about 10 s) and its vectors of data/sample
+    (the slow part of a real run) are then made once, by whichever integration test runs
+    first, and shared by the rest.
+    """
+    return tmp_path_factory.mktemp("real-model-cache")
+
+
+@pytest.fixture(autouse=True)
+def _integration_uses_shared_cache(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _isolated_cache: None
+) -> None:
+    # After _isolated_cache (a dependency), so the shared cache is what the test sees.
+    if request.node.get_closest_marker("integration") is not None:
+        cache = request.getfixturevalue("real_model_cache")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+
 class NetworkBlocked(OSError):
     """Raised by the offline guard when code under test tries to reach another machine."""
 

@@ -28,7 +28,7 @@ def main() -> None:
             time.sleep(float(os.environ.get("SLOW_CLI_SLEEP", "0.15")))
             return super().encode(texts)
 
-    pipeline.SentenceTransformerEmbedder = lambda *a, **k: SlowFakeEmbedder()  # type: ignore[assignment,misc]
+    pipeline.load_embedder = lambda *a, **k: SlowFakeEmbedder()  # type: ignore[assignment,misc]
     pipeline.embed = functools.partial(embed.embed, batch=8)  # type: ignore[assignment]
     sys.argv = ["cppthemes", *sys.argv[1:]]
     cli.main()

@@ -20,7 +20,7 @@ SPEAKERS = ["Anna", "Ben", "Cara"]
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 def _turns(f: int, facilitator: str = "Moderator") -> list[tuple[str, str]]:

@@ -120,7 +120,13 @@ def test_engines_progress_plain_lines_without_a_terminal() -> None:
         bars.update("embed", 5, 10)
         bars.update("embed", 10, 10)
         bars.update("cluster", 0, 3)
-    assert buffer.getvalue().splitlines() == ["embed 0/10", "embed 10/10", "cluster 0/3"]
+    # One line per stage when it ends (count and seconds), none when it starts.
+    lines = buffer.getvalue().splitlines()
+    assert [line.split(" in ")[0] for line in lines] == [
+        "embed: 10 passage texts embedded",
+        "cluster: 3 passages",
+    ]
+    assert all(line.endswith(" s") for line in lines)
 
 
 def test_engines_progress_bars_on_a_terminal_finish_every_stage() -> None:

@@ -28,6 +28,10 @@ from cppthemes.ingest.manifest import read_manifest
 from cppthemes.runfolder import load_run
 from tests.conftest import examples
 
+# The fuzz tests take about 3 minutes together on the 2-core machine: outside the README's
+# test command, run by CI (-m long, and scripts/fuzz.py at twice their examples).
+pytestmark = pytest.mark.long
+
 FUZZ = settings(
     max_examples=examples(100),
     deadline=None,

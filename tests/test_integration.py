@@ -25,15 +25,8 @@ pytestmark = pytest.mark.integration
 AMI_BAR = 0.30
 
 
-@pytest.fixture(scope="module")
-def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for this module's tests: the model embeds the sample only once."""
-    return tmp_path_factory.mktemp("integration-cache")
-
-
-@pytest.fixture(autouse=True)
-def _use_shared_cache(_shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_shared_cache))
+# Every integration test shares one user cache (conftest.real_model_cache): the model
+# embeds data/sample once per session.
 
 
 def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
@@ -49,7 +42,8 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     assert scores["coverage"] >= 0.85, scores
     _check_labels_and_quotes(out)
     manifest = json.loads((out / "run.json").read_text())
-    assert manifest["model"]["id"] == "all-MiniLM-L6-v2" and len(manifest["model"]["sha256"]) == 64
+    assert manifest["model"]["id"].startswith("all-MiniLM-L6-v2")
+    assert len(manifest["model"]["sha256"]) > 64  # "onnx-fp32:" + the export's SHA-256
 
     # A second run reuses the embedding cache and writes identical outputs.
     again = tmp_path / "again"

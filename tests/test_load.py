@@ -10,7 +10,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+# About 110 s on the 2-core machine: outside the README's test command, run by CI (-m long).
+pytestmark = pytest.mark.long
 
 # Peak resident memory of the whole pipeline in a fresh process, with a generous margin over
 # the measured ~0.5 GB at this size (Python, numpy, scikit-learn and spaCy alone are ~0.3 GB).

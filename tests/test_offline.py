@@ -85,5 +85,5 @@ def test_offline_real_model_full_pipeline_under_blocked_network(
     assert result.exit_code == 0, result.output
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     run = json.loads((out / "run.json").read_text())
-    assert run["model"]["id"] == "all-MiniLM-L6-v2" and run["counts"]["codes"] >= 1
+    assert run["model"]["id"].startswith("all-MiniLM-L6-v2") and run["counts"]["codes"] >= 1
     assert offline == []

@@ -36,14 +36,9 @@ AMI_BAR = 0.30
 
 
 @pytest.fixture(scope="module")
-def _cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One user cache for the module: the model is exported once, into its default place."""
-    return tmp_path_factory.mktemp("onnx-cache")
-
-
-@pytest.fixture(autouse=True)
-def _use_cache(_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache))
+def _cache(real_model_cache: Path) -> Path:
+    """The session's shared user cache (conftest): the model is exported into its default place."""
+    return real_model_cache
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +51,21 @@ def int8_dir(_cache: Path) -> Path:
         folder = onnx_model_dir()
     assert result.stdout.strip() == str(folder)
     assert (folder / MODEL_FILE).is_file() and (folder / CONFIG_FILE).is_file()
-    assert not folder.with_name(folder.name + ".tmp").exists()
+    assert not list(folder.parent.glob(folder.name + ".*tmp"))
     return folder
 
 
 @pytest.fixture(scope="module")
-def fp32_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("onnx-fp32") / "model"
-    result = CliRunner().invoke(app, ["model", "export-onnx", "--no-quantize", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def fp32_dir(_cache: Path) -> Path:
+    """The automatic float export a default run makes (and reuses) in the user cache."""
+    from cppthemes.embed import resolve_model, weights_digest
+    from cppthemes.onnx_model import ensure_auto_export
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(_cache))
+        _, folder = resolve_model("all-MiniLM-L6-v2")
+        assert folder is not None
+        return ensure_auto_export(weights_digest(folder))
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def _all_output_text(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 def test_privacy_pseudonymize_no_name_survives_in_any_output(tmp_path: Path, fake_model) -> None:
@@ -188,7 +188,7 @@ def test_privacy_failing_runs_never_print_passage_text(
     corpus = _secret_corpus(tmp_path / "c")
     extra, patch = FAILURES[stage]
     if stage != "missing model":
-        monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+        monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
     if patch is not None:
         monkeypatch.setattr(pipeline, patch[0], patch[1])
     args = ["run", str(corpus), "--out", str(tmp_path / "out"), *extra]
@@ -207,7 +207,7 @@ def test_privacy_internal_error_in_a_real_process_has_no_traceback(tmp_path: Pat
     corpus = _secret_corpus(tmp_path / "c")
     script = (
         "import sys; from cppthemes import pipeline, cli; from tests.conftest import FakeEmbedder\n"
-        "pipeline.SentenceTransformerEmbedder = lambda *a, **k: FakeEmbedder()\n"
+        "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
         "def boom(vectors, cfg, *a, **k):\n"
         f"    raise RuntimeError({SECRET!r})\n"
         "pipeline.cluster = boom\n"

@@ -20,7 +20,7 @@ FAST = ["--set", "cluster.stability_resamples=2"]
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 def invoke(*args: str):
@@ -48,8 +48,8 @@ def _audit(run_dir: Path) -> list[dict]:
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import cppthemes.pipeline as p
 
-    original = p.SentenceTransformerEmbedder
-    p.SentenceTransformerEmbedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
+    original = p.load_embedder
+    p.load_embedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
     try:
         out = tmp_path_factory.mktemp("loop") / "run"
         # Two stability resamples instead of ten: the same code path, a fraction of the time.
@@ -57,7 +57,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
     finally:
-        p.SentenceTransformerEmbedder = original  # type: ignore[assignment]
+        p.load_embedder = original  # type: ignore[assignment]
     return out
 
 
@@ -98,12 +98,12 @@ def refined(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     edited_text = (run_dir / "codebook.yaml").read_text()
     import cppthemes.pipeline as p
 
-    original = p.SentenceTransformerEmbedder
-    p.SentenceTransformerEmbedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
+    original = p.load_embedder
+    p.load_embedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
     try:
         result = runner.invoke(app, ["refine", str(run_dir), "-q"])
     finally:
-        p.SentenceTransformerEmbedder = original  # type: ignore[assignment]
+        p.load_embedder = original  # type: ignore[assignment]
     assert result.exit_code == 0, result.output
     book = YAML(typ="safe").load((run_dir / "codebook.yaml").read_text())
     return {

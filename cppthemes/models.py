@@ -1,0 +1,109 @@
+"""Which embedder a run gets: one function over ``embed.model`` (and ``embed.runtime``).
+
+Every model name the tool understands is a branch of ``load_embedder``, so adding a model means
+adding a branch here, not in the pipeline. What it returns loads lazily: the constructor costs
+milliseconds (resolve the model, read its fingerprint, open its tokenizer for segmentation) and
+the weights are loaded by the first text that misses the embedding cache, so a rerun with every
+vector cached never imports torch, sentence-transformers or onnxruntime's session.
+
+The packaged default (all-MiniLM-L6-v2) runs on onnxruntime by default: exported once, on first
+use, into the user cache (``onnx_model.ensure_auto_export``), float32, checked against torch at
+cosine >= 0.9999 (measured: identical to 1e-6). Float rather than the faster int8 model: the
+int8 vectors differ (cosine 0.97-1.00) and its agreement with human labels moved by -0.027 to
++0.014 AMI on the sets measured, which is not shown equal (docs/benchmarks.md). Where the
+export cannot be made the run falls back to torch with one warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+from cppthemes.config import EmbedConfig
+from cppthemes.embed import DEFAULT_MODEL, PACKAGED_NAMES, Embedder, SentenceTransformerEmbedder
+from cppthemes.errors import ModelError
+
+Note = Callable[[str], None]
+
+
+def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
+    """The embedder ``cfg`` asks for, not yet loaded; notes and warnings go to ``on_note``."""
+    from cppthemes.multilingual import MULTILINGUAL_NAMES, MultilingualEmbedder
+    from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
+    from cppthemes.static_model import STATIC_NAME, StaticEmbedder
+
+    if cfg.endpoint:
+        from cppthemes.endpoint import EndpointEmbedder
+
+        return EndpointEmbedder(
+            cfg.endpoint,
+            model=cfg.endpoint_model,
+            batch_size=cfg.batch_size,
+            timeout=cfg.timeout,
+            retries=cfg.retries,
+            allow_remote=cfg.allow_remote,
+        )
+    if cfg.model in MULTILINGUAL_NAMES:
+        return MultilingualEmbedder(batch_size=cfg.batch_size, threads=cfg.threads)
+    if cfg.model == STATIC_NAME:
+        return StaticEmbedder()
+    if cfg.model in ONNX_NAMES:
+        return OnnxEmbedder(name=cfg.model, batch_size=cfg.batch_size, threads=cfg.threads)
+    if cfg.runtime != "torch" and cfg.model in PACKAGED_NAMES and _on_cpu(cfg.device):
+        try:
+            return _packaged_onnx(cfg, on_note)
+        except ModelError as exc:
+            if cfg.runtime == "onnx":
+                raise ModelError(f"embed.runtime='onnx': {exc}") from None
+            if on_note:
+                on_note(
+                    f"warning: the ONNX export of {cfg.model} is not available ({exc}); "
+                    "embedding with torch instead (slower; same model). "
+                    "Set embed.runtime='torch' to skip the attempt."
+                )
+    elif cfg.runtime == "onnx":
+        raise ModelError(
+            f"embed.runtime='onnx' runs the packaged {DEFAULT_MODEL} on the CPU only; "
+            f"embed.model={cfg.model!r}, embed.device={cfg.device!r}"
+        )
+    return SentenceTransformerEmbedder(
+        cfg.model, batch_size=cfg.batch_size, device=cfg.device, threads=cfg.threads
+    )
+
+
+def _packaged_onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    from cppthemes.embed import resolve_model, weights_digest
+    from cppthemes.onnx_model import FP32_NAME, OnnxEmbedder, ensure_auto_export
+
+    try:
+        import onnxruntime  # noqa: F401  (fails fast, before an export is attempted)
+    except ImportError:
+        raise ModelError("onnxruntime is not installed") from None
+    _, folder = resolve_model(cfg.model)
+    assert folder is not None  # the packaged model always has a folder
+    sha = weights_digest(folder)
+    path = ensure_auto_export(sha, on_note=on_note)
+    embedder = OnnxEmbedder(path, name=FP32_NAME, batch_size=cfg.batch_size, threads=cfg.threads)
+    embedder.model_id = f"{cfg.model} (onnxruntime, fp32 export)"
+    return embedder
+
+
+def _on_cpu(device: str) -> bool:
+    """Whether ``embed.device`` means the CPU, without importing torch where it can be helped.
+
+    ``auto`` is the CPU when the installed torch is a CPU-only build (its version says
+    ``+cpu``) or torch is not installed; otherwise torch is asked whether it sees a GPU.
+    """
+    if device == "cpu":
+        return True
+    if device != "auto":
+        return False
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        return True
+    if torch_version.endswith("+cpu"):
+        return True
+    from cppthemes.engines import resolve_device
+
+    return resolve_device("auto") == "cpu"
