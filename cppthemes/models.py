@@ -16,6 +16,7 @@ export cannot be made the run falls back to torch with one warning.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
@@ -27,7 +28,13 @@ Note = Callable[[str], None]
 
 
 def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
-    """The embedder ``cfg`` asks for, not yet loaded; notes and warnings go to ``on_note``."""
+    """The embedder ``cfg`` asks for, not yet loaded; notes and warnings go to ``on_note``.
+
+    The Hugging Face libraries are put offline first, whichever branch is taken: an inherited
+    ``HF_HUB_OFFLINE=0`` must not let a later export or fallback reach the network.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     from cppthemes.multilingual import MULTILINGUAL_NAMES, MultilingualEmbedder
     from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
     from cppthemes.static_model import STATIC_NAME, StaticEmbedder

@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 # The moderator's turn swallows every participant line when their labels are not read: here

@@ -131,7 +131,7 @@ def test_evaluate_every_labelled_line_equals_independent_scoring(tmp_path: Path)
     gold_path.write_text("".join(json.dumps(r) + "\n" for r in gold_rows), encoding="utf-8")
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    mp.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
     try:
         runner = CliRunner()
         out = tmp_path / "out"

@@ -43,7 +43,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 def invoke(*args: str | Path):
@@ -201,7 +201,7 @@ def test_hostile_csv_text_after_a_closing_quote_is_still_read(tmp_path: Path) ->
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "run"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+        mp.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
         result = invoke("run", SAMPLE, "--out", out, "-q")
     assert result.exit_code == 0, result.output
     return out
