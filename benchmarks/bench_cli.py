@@ -103,22 +103,13 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def pipeline_texts(corpus: Path) -> list[str]:
     """Exactly the texts a cold run embeds for its passages (not the keyphrase candidates)."""
+    from benchmarks.bench_pipeline import texts_of
     from cppthemes.config import load_config
     from cppthemes.embed import SentenceTransformerEmbedder
-    from cppthemes.ingest import load_corpus
-    from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 
     cfg = load_config(None, [])
     model = SentenceTransformerEmbedder(cfg.embed.model, device="cpu")  # tokenizer only
-    corpus_ = load_corpus([corpus], cfg.ingest, known_facilitators=cfg.segment.facilitators)
-    split = spacy_sentences(cfg.label.language)
-    passages, _ = segment(
-        corpus_.transcripts, cfg.segment, count_tokens=model.count_tokens, sentencizer=split
-    )
-    chunks = embedding_chunks(
-        passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=split
-    )
-    return [text for item in chunks for text in item]
+    return texts_of([corpus], cfg, model)
 
 
 def cppthemes(*args: str) -> list[str]:
