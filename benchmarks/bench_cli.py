@@ -105,7 +105,7 @@ def pipeline_texts(corpus: Path) -> list[str]:
     """Exactly the texts a cold run embeds for its passages (not the keyphrase candidates)."""
     from benchmarks.bench_pipeline import texts_of
     from cppthemes.config import load_config
-    from cppthemes.embed import SentenceTransformerEmbedder
+    from cppthemes.embed.embedder import SentenceTransformerEmbedder
 
     cfg = load_config(None, [])
     model = SentenceTransformerEmbedder(cfg.embed.model, device="cpu")  # tokenizer only

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cppthemes.cluster import cluster
+from cppthemes.cluster.codes import cluster
 from cppthemes.config import ClusterConfig
 
 

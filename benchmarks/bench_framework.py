@@ -17,9 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cppthemes.codebook.framework import closest, construct_vectors, load_framework
 from cppthemes.config import load_config
-from cppthemes.embed import EmbeddingCache, SentenceTransformerEmbedder, default_cache_dir, embed
-from cppthemes.framework import closest, construct_vectors, load_framework
+from cppthemes.embed.embedder import (
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    default_cache_dir,
+    embed,
+)
 from cppthemes.pipeline import run
 from cppthemes.segment import embedding_texts
 

@@ -83,7 +83,7 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from cppthemes.config import load_config
-from cppthemes.embed import EmbeddingCache
+from cppthemes.embed.embedder import EmbeddingCache
 from cppthemes.pipeline import run
 from cppthemes.runfolder import write_run
 from tests.conftest import FakeEmbedder

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cppthemes.embed import SentenceTransformerEmbedder
-from cppthemes.multilingual import MultilingualEmbedder
+from cppthemes.embed.embedder import SentenceTransformerEmbedder
+from cppthemes.embed.multilingual import MultilingualEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "c1-w1-mental-health.txt"

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import SETS, texts_of  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
-from cppthemes.embed import SentenceTransformerEmbedder  # noqa: E402
-from cppthemes.engines import chunks, resolve_threads  # noqa: E402
+from cppthemes.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
+from cppthemes.embed.engines import chunks, resolve_threads  # noqa: E402
+from cppthemes.embed.onnx_model import FP32_NAME, INT8_NAME, OnnxEmbedder  # noqa: E402
 from cppthemes.errors import ModelError  # noqa: E402
-from cppthemes.onnx_model import FP32_NAME, INT8_NAME, OnnxEmbedder  # noqa: E402
 
 
 def encode_all(embedder: Any, texts: list[str]) -> tuple[np.ndarray, float]:

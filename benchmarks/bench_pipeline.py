@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.docs_table import replace_between  # noqa: E402
 from cppthemes.config import load_config  # noqa: E402
-from cppthemes.embed import EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
+from cppthemes.embed.embedder import EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
 from cppthemes.evaluate import read_gold, score  # noqa: E402
 from cppthemes.ingest import load_corpus  # noqa: E402
 from cppthemes.pipeline import run  # noqa: E402
@@ -310,7 +310,7 @@ def bench_set(
         out["warm_rerun"]["ami"] = ami_of(rerun, spec)
         if bertopic:
             log(f"{name}: BERTopic")
-            from cppthemes.embed import embed
+            from cppthemes.embed.embedder import embed
 
             vectors, _ = embed(embedding_texts(result.passages, cfg.segment), embedder, cache)
             out["bertopic"] = bertopic_line(result, vectors, embedder, spec)
@@ -431,9 +431,9 @@ def main() -> int:
     info = machine()
     info["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     info["command"] = "python " + " ".join(["benchmarks/bench_pipeline.py", *sys.argv[1:]])
+    from cppthemes.embed.onnx_model import INT8_NAME, OnnxEmbedder
+    from cppthemes.embed.static_model import STATIC_NAME, StaticEmbedder
     from cppthemes.errors import ModelError
-    from cppthemes.onnx_model import INT8_NAME, OnnxEmbedder
-    from cppthemes.static_model import STATIC_NAME, StaticEmbedder
 
     models: dict[str, Any] = {}
     for model_name, make, skip in (

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cppthemes.config import load_config  # noqa: E402
-from cppthemes.embed import EmbeddingCache  # noqa: E402
+from cppthemes.embed.embedder import EmbeddingCache  # noqa: E402
+from cppthemes.embed.static_model import StaticEmbedder  # noqa: E402
 from cppthemes.pipeline import run  # noqa: E402
-from cppthemes.static_model import StaticEmbedder  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
 TURN = re.compile(r"^([^:\n]{1,40}):(.*)$")

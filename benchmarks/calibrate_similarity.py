@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cppthemes.embed import SentenceTransformerEmbedder
-from cppthemes.multilingual import MultilingualEmbedder
+from cppthemes.embed.embedder import SentenceTransformerEmbedder
+from cppthemes.embed.multilingual import MultilingualEmbedder
 
 TURN = re.compile(r"^\s*([^:\n]{1,40}):\s+(.+)$")
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sklearn.cluster import KMeans  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
-from cppthemes.embed import (  # noqa: E402
+from cppthemes.embed.embedder import (  # noqa: E402
     EmbeddingCache,
     SentenceTransformerEmbedder,
     default_cache_dir,

@@ -1,3 +1,3 @@
-from cppthemes.cli import main
+from cppthemes.cli.app import main
 
 main()

@@ -264,7 +264,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             f"cluster.max_codes={cfg.cluster.max_codes}"
         )
     if cfg.embed.endpoint:  # a remote address is refused before any transcript is read
-        from cppthemes.endpoint import check_endpoint
+        from cppthemes.embed.endpoint import check_endpoint
 
         check_endpoint(cfg.embed.endpoint, allow_remote=cfg.embed.allow_remote)
     return cfg

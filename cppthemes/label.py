@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from cppthemes.cluster import as_float64, centroids
+from cppthemes.cluster.codes import as_float64, centroids
 from cppthemes.config import LabelConfig
 from cppthemes.nlp import FILLERS, LEMMA_FIXES, has_parser, load_nlp, stop_words
 

@@ -18,26 +18,26 @@ import numpy as np
 
 from cppthemes import __version__
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
-from cppthemes.cluster import centroids, cluster
+from cppthemes.cluster.codes import centroids, cluster
+from cppthemes.cluster.themes import group_codes, theme_linkage, tree_records
+from cppthemes.codebook.decisions import Plan, Previous, SeedSpec
+from cppthemes.codebook.framework import closest, construct_vectors, load_framework
+from cppthemes.codebook.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.config import Config
-from cppthemes.decisions import Plan, Previous, SeedSpec
-from cppthemes.embed import DEFAULT_MODEL, Embedder, EmbeddingCache, embed, embed_chunked
-from cppthemes.engines import ChunkEncoder, open_encoder
+from cppthemes.embed.embedder import DEFAULT_MODEL, Embedder, EmbeddingCache, embed, embed_chunked
+from cppthemes.embed.engines import ChunkEncoder, open_encoder
+from cppthemes.embed.models import load_embedder
+from cppthemes.embed.similarity import model_relative, scale_of, thresholds
 from cppthemes.errors import ConfigError, InputError
-from cppthemes.framework import closest, construct_vectors, load_framework
 from cppthemes.ingest import Skipped, load_corpus
 from cppthemes.label import label, passage_terms
 from cppthemes.layout import passage_map
-from cppthemes.models import load_embedder
 from cppthemes.nlp import detect_language
 from cppthemes.provenance import kind_of, place
 from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
 from cppthemes.records import Code, Passage, Result
-from cppthemes.refine import Outcome, _number, apply_plan, fixed_themes, membership_events
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.sentcache import CachedSentences
-from cppthemes.similarity import model_relative, scale_of, thresholds
-from cppthemes.themes import group_codes, theme_linkage, tree_records
 
 Progress = Callable[[str, int, int], None]
 
@@ -407,7 +407,7 @@ def _model_for_language(cfg: Config, language: str) -> tuple[Config, str]:
     chosen = "model" in embed_cfg.model_fields_set or embed_cfg.model != DEFAULT_MODEL
     if language == "en" or chosen or embed_cfg.endpoint:
         return cfg, ""
-    from cppthemes.multilingual import MULTILINGUAL_NAME, installed
+    from cppthemes.embed.multilingual import MULTILINGUAL_NAME, installed
 
     if not installed():
         return cfg, (

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cppthemes.codebook import dump_codebook, load_codebook
+from cppthemes.codebook.book import dump_codebook, load_codebook
 from cppthemes.config import Config
 from cppthemes.errors import CppthemesError, RunDirError
 from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, render_xlsx
@@ -206,7 +206,7 @@ def manifest(result: Result, cfg: Config, paths: list[str]) -> dict[str, Any]:
         },
         "model": {"id": result.info.get("model"), "sha256": result.info.get("model_fingerprint")},
         "language": result.info.get("language"),
-        # Only for a model on another cosine scale than MiniLM's (cppthemes.similarity).
+        # Only for a model on another cosine scale than MiniLM's (cppthemes.embed.similarity).
         **({"similarity": result.info["similarity"]} if "similarity" in result.info else {}),
         **({"notes": result.info["notes"]} if result.info.get("notes") else {}),
         "seeds": {"cluster": cfg.cluster.seed},

@@ -4,7 +4,7 @@
 script, but embeds with the FakeEmbedder in batches of 8, sleeping SLOW_CLI_SLEEP seconds
 (default 0.15) per batch, so that a kill at a random moment lands in any stage, the embedding
 stage included. The heavy imports happen inside the interrupt handling, as they do in the
-real command (cppthemes.cli imports the pipeline inside the command).
+real command (cppthemes.cli.app imports the pipeline inside the command).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import time
 
 def main() -> None:
     try:
-        from cppthemes import cli, embed, pipeline
+        from cppthemes import pipeline
+        from cppthemes.cli import app as cli
+        from cppthemes.embed import embedder as embed
         from tests.conftest import FakeEmbedder
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: nothing was written over earlier outputs\n")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cppthemes import pipeline
 from cppthemes.accounting import account, warnings_for
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig, SegmentConfig
 from cppthemes.ingest import load_corpus
 from tests.conftest import TOPICS, FakeEmbedder, write_corpus

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig
 from cppthemes.ingest import load_corpus
 from tests.conftest import TOPICS, FakeEmbedder

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cppthemes.cluster import CLUSTERERS, assign_to_seeds, cluster, target_codes
+from cppthemes.cluster.codes import CLUSTERERS, assign_to_seeds, cluster, target_codes
+from cppthemes.cluster.themes import cut_tree, theme_linkage, tree_records
 from cppthemes.config import ClusterConfig, ThemesConfig
 from cppthemes.errors import ConfigError
-from cppthemes.themes import cut_tree, theme_linkage, tree_records
 
 
 def blobs(sizes: list[int], dim: int = 16, seed: int = 0, noise: float = 0.05) -> np.ndarray:

@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import adjusted_rand_score
 
-from cppthemes import fastward
+from cppthemes.cluster import fastward
 
 
 @pytest.mark.parametrize(("n", "dim", "k"), [(40, 5, 4), (300, 32, 12), (1200, 64, 30)])

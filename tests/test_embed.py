@@ -6,7 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cppthemes.embed import EmbeddingCache, default_cache_dir, embed, embed_chunked, resolve_model
+from cppthemes.embed.embedder import (
+    EmbeddingCache,
+    default_cache_dir,
+    embed,
+    embed_chunked,
+    resolve_model,
+)
 from cppthemes.errors import ModelError
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import load_config
-from cppthemes.endpoint import EndpointEmbedder, check_endpoint, is_loopback
+from cppthemes.embed.endpoint import EndpointEmbedder, check_endpoint, is_loopback
+from cppthemes.embed.multilingual import installed
 from cppthemes.errors import ConfigError, ModelError
-from cppthemes.multilingual import installed
 from cppthemes.pipeline import run
 from tests.conftest import ROOT
 
@@ -123,7 +123,7 @@ def server() -> Iterator[str]:
 
 @pytest.mark.integration
 def test_endpoint_vectors_equal_in_process_model(server: str) -> None:
-    from cppthemes.multilingual import MultilingualEmbedder
+    from cppthemes.embed.multilingual import MultilingualEmbedder
 
     remote = EndpointEmbedder(server, batch_size=5)
     assert remote.model_id == "multilingual-e5-small-q4"
@@ -138,7 +138,7 @@ def test_endpoint_vectors_equal_in_process_model(server: str) -> None:
 
 @pytest.mark.integration
 def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) -> None:
-    from cppthemes.embed import EmbeddingCache
+    from cppthemes.embed.embedder import EmbeddingCache
 
     via_server = run(
         [SAMPLE_NB],

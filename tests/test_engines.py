@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from cppthemes import engines
-from cppthemes.cli_progress import StageProgress
+from cppthemes.cli.progress import StageProgress
 from cppthemes.config import load_config
-from cppthemes.embed import EmbeddingCache, SentenceTransformerEmbedder, embed
+from cppthemes.embed import engines
+from cppthemes.embed.embedder import EmbeddingCache, SentenceTransformerEmbedder, embed
+from cppthemes.embed.static_model import StaticEmbedder
 from cppthemes.errors import ConfigError, ModelError
 from cppthemes.pipeline import run
-from cppthemes.static_model import StaticEmbedder
 
 from .conftest import SAMPLE, FakeEmbedder
 
@@ -153,7 +153,7 @@ def test_engines_progress_quiet_draws_nothing() -> None:
 def test_engines_cli_model_static_without_distill_is_one_error_line(tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from cppthemes.cli import app
+    from cppthemes.cli.app import app
 
     result = CliRunner().invoke(
         app, ["run", str(SAMPLE), "--out", str(tmp_path / "out"), "--model", "static", "-q"]
@@ -168,7 +168,7 @@ def test_engines_cli_model_static_without_distill_is_one_error_line(tmp_path) ->
 def test_engines_cli_engine_option_is_validated(tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from cppthemes.cli import app
+    from cppthemes.cli.app import app
 
     result = CliRunner().invoke(
         app, ["run", str(SAMPLE), "--out", str(tmp_path / "out"), "--engine", "spark", "-q"]

@@ -107,7 +107,7 @@ def test_evaluate_every_labelled_line_equals_independent_scoring(tmp_path: Path)
     from typer.testing import CliRunner
 
     from cppthemes import pipeline
-    from cppthemes.cli import app
+    from cppthemes.cli.app import app
     from tests.conftest import TOPICS, FakeEmbedder, write_corpus
 
     folder = write_corpus(tmp_path / "corpus")

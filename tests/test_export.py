@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import load_config
 from cppthemes.runfolder import EXPORTS, load_run, write_run
 from tests.conftest import FakeEmbedder, write_corpus

@@ -10,10 +10,10 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
+from cppthemes.codebook.framework import FRAMEWORKS_DIR, load_framework
+from cppthemes.codebook.qdc import read_qdc
 from cppthemes.errors import ConfigError, InputError
-from cppthemes.framework import FRAMEWORKS_DIR, load_framework
-from cppthemes.qdc import read_qdc
 from tests.conftest import FakeEmbedder
 
 runner = CliRunner()

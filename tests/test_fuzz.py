@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from cppthemes.codebook import load_codebook
+from cppthemes.codebook.book import load_codebook
 from cppthemes.config import load_config
 from cppthemes.errors import ConfigError, CppthemesError, InputError, RunDirError
 from cppthemes.ingest import READERS, load_corpus

@@ -25,9 +25,9 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig
-from cppthemes.embed import EmbeddingCache
+from cppthemes.embed.embedder import EmbeddingCache
 from cppthemes.errors import InputError
 from cppthemes.ingest import load_corpus
 from cppthemes.ingest.table import MAX_SHEET_CELLS, read_csv, read_xlsx

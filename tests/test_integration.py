@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-from cppthemes.cli import app
-from cppthemes.codebook import load_codebook
+from cppthemes.cli.app import app
+from cppthemes.codebook.book import load_codebook
 from cppthemes.config import LabelConfig
 from cppthemes.nlp import stop_words
 from tests.conftest import SAMPLE
@@ -91,7 +91,7 @@ LEADERSHIP_PRECISION_BAR = 0.5
 def test_integration_framework_and_refine_on_sample(tmp_path: Path) -> None:
     from ruamel.yaml import YAML
 
-    from cppthemes.framework import load_framework
+    from cppthemes.codebook.framework import load_framework
 
     runner = CliRunner()
     out = tmp_path / "run"

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cppthemes import files, pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.errors import RunDirError
 from tests.conftest import FakeEmbedder, write_corpus
 from tests.interrupt import cached_vectors, folder_state, kill_runs

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cppthemes.cluster import centroids
+from cppthemes.cluster.codes import centroids
 from cppthemes.config import ClusterConfig, Config, LabelConfig
 from cppthemes.label import (
     QUOTE_POOL,

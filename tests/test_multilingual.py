@@ -10,14 +10,14 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
 
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.config import Config, LabelConfig, load_config
+from cppthemes.embed.multilingual import installed
+from cppthemes.embed.similarity import model_relative, thresholds
 from cppthemes.evaluate import read_gold, score
-from cppthemes.multilingual import installed
 from cppthemes.nlp import FILLERS, stop_words
 from cppthemes.pipeline import _model_for_language, run
 from cppthemes.segment import is_substantive
-from cppthemes.similarity import model_relative, thresholds
 from tests.conftest import ROOT, SAMPLE, FakeEmbedder
 
 SAMPLE_NB = ROOT / "data" / "sample-nb"
@@ -62,7 +62,7 @@ def test_pipeline_records_scale_and_keeps_given_settings() -> None:
 
 
 def test_model_for_language_only_when_no_model_was_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cppthemes.multilingual.installed", lambda: True)
+    monkeypatch.setattr("cppthemes.embed.multilingual.installed", lambda: True)
     cfg, note = _model_for_language(load_config(None, ['label.language="auto"']), "nb")
     assert cfg.embed.model == "multilingual" and "'nb'" in note and "\n" not in note
     chosen = load_config(None, ['embed.model="all-MiniLM-L6-v2"'])
@@ -71,7 +71,7 @@ def test_model_for_language_only_when_no_model_was_chosen(monkeypatch: pytest.Mo
     assert _model_for_language(endpoint, "nb") == (endpoint, "")
     english = Config()
     assert _model_for_language(english, "en") == (english, "")
-    monkeypatch.setattr("cppthemes.multilingual.installed", lambda: False)
+    monkeypatch.setattr("cppthemes.embed.multilingual.installed", lambda: False)
     same, note = _model_for_language(Config(), "nb")
     assert same.embed.model == "all-MiniLM-L6-v2" and "cppthemes[multilingual]" in note
 
@@ -149,7 +149,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def e5():  # type: ignore[no-untyped-def]
-    from cppthemes.multilingual import MultilingualEmbedder
+    from cppthemes.embed.multilingual import MultilingualEmbedder
 
     return MultilingualEmbedder(batch_size=3, threads=1)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import embed
-from cppthemes.cli import app
-from cppthemes.embed import SentenceTransformerEmbedder, resolve_model
+from cppthemes.cli.app import app
+from cppthemes.embed import embedder as embed
+from cppthemes.embed.embedder import SentenceTransformerEmbedder, resolve_model
 from cppthemes.errors import ModelError
 from tests.conftest import NetworkBlocked, write_corpus
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes.cli import app
-from cppthemes.embed import SentenceTransformerEmbedder
-from cppthemes.onnx_model import CONFIG_FILE, MODEL_FILE, OnnxEmbedder, onnx_model_dir
+from cppthemes.cli.app import app
+from cppthemes.embed.embedder import SentenceTransformerEmbedder
+from cppthemes.embed.onnx_model import CONFIG_FILE, MODEL_FILE, OnnxEmbedder, onnx_model_dir
 from tests.conftest import SAMPLE
 
 pytest.importorskip("onnxruntime")
@@ -58,8 +58,8 @@ def int8_dir(_cache: Path) -> Path:
 @pytest.fixture(scope="module")
 def fp32_dir(_cache: Path) -> Path:
     """The automatic float export a default run makes (and reuses) in the user cache."""
-    from cppthemes.embed import resolve_model, weights_digest
-    from cppthemes.onnx_model import ensure_auto_export
+    from cppthemes.embed.embedder import resolve_model, weights_digest
+    from cppthemes.embed.onnx_model import ensure_auto_export
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(_cache))

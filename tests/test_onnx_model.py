@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes.cli import app
-from cppthemes.errors import ModelError
-from cppthemes.onnx_model import (
+from cppthemes.cli.app import app
+from cppthemes.embed.onnx_model import (
     CONFIG_FILE,
     MODEL_FILE,
     OnnxEmbedder,
@@ -21,6 +20,7 @@ from cppthemes.onnx_model import (
     mean_pool_normalize,
     onnx_model_dir,
 )
+from cppthemes.errors import ModelError
 from tests.conftest import SAMPLE
 
 
@@ -48,7 +48,7 @@ def test_onnx_mean_pool_of_nothing_is_zeros_not_nan() -> None:
 
 
 def test_onnx_reproduces_the_packaged_pipeline() -> None:
-    from cppthemes.embed import DEFAULT_MODEL, resolve_model
+    from cppthemes.embed.embedder import DEFAULT_MODEL, resolve_model
 
     _, folder = resolve_model(DEFAULT_MODEL)
     assert folder is not None
@@ -63,7 +63,7 @@ def test_onnx_model_missing_names_the_command(tmp_path: Path) -> None:
 
 
 def test_onnx_default_folder_is_in_the_user_cache() -> None:
-    from cppthemes.embed import default_cache_dir
+    from cppthemes.embed.embedder import default_cache_dir
 
     assert onnx_model_dir() == default_cache_dir() / "models" / "onnx-int8-all-MiniLM-L6-v2"
     assert onnx_model_dir("onnx-fp32").name == "onnx-fp32-all-MiniLM-L6-v2"
@@ -109,7 +109,7 @@ def test_onnx_cli_run_without_export_is_one_error_line(tmp_path: Path, name: str
 
 
 def test_onnx_fingerprint_covers_the_model_bytes_not_the_export_notes(tmp_path: Path) -> None:
-    from cppthemes.onnx_model import _digest
+    from cppthemes.embed.onnx_model import _digest
 
     (tmp_path / MODEL_FILE).write_bytes(b"graph v1")
     (tmp_path / "tokenizer.json").write_text("{}")

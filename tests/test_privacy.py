@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from cppthemes.pseudonymize import Pseudonymizer, pseudonym_map_path, pseudonymize
 from cppthemes.records import Transcript
 from tests.conftest import ROOT, TOPICS, FakeEmbedder
@@ -206,7 +206,8 @@ def test_privacy_internal_error_in_a_real_process_has_no_traceback(tmp_path: Pat
     """Outside CliRunner: the real console script, with an exception carrying passage text."""
     corpus = _secret_corpus(tmp_path / "c")
     script = (
-        "import sys; from cppthemes import pipeline, cli; from tests.conftest import FakeEmbedder\n"
+        "import sys; from cppthemes import pipeline; from cppthemes.cli import app as cli\n"
+        "from tests.conftest import FakeEmbedder\n"
         "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
         "def boom(vectors, cfg, *a, **k):\n"
         f"    raise RuntimeError({SECRET!r})\n"

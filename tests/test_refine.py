@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from cppthemes import pipeline
-from cppthemes.cli import app
+from cppthemes.cli.app import app
 from tests.conftest import SAMPLE, FakeEmbedder
 
 runner = CliRunner()

@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from cppthemes import models, onnx_model, termcache
-from cppthemes.cli_progress import StageProgress
-from cppthemes.cluster import adjusted_rand_score
+from cppthemes import termcache
+from cppthemes.cli.progress import StageProgress
+from cppthemes.cluster.codes import adjusted_rand_score
 from cppthemes.config import load_config
-from cppthemes.digests import remembered
-from cppthemes.embed import SentenceTransformerEmbedder
+from cppthemes.embed import models, onnx_model
+from cppthemes.embed.digests import remembered
+from cppthemes.embed.embedder import SentenceTransformerEmbedder
 from cppthemes.errors import ModelError
 from cppthemes.label import passage_terms
 from cppthemes.layout import _pca2
@@ -225,7 +226,7 @@ def test_run_json_timings_cover_startup_and_writing(
     from typer.testing import CliRunner
 
     from cppthemes import pipeline
-    from cppthemes.cli import app
+    from cppthemes.cli.app import app
 
     monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
     corpus = write_corpus(tmp_path / "corpus")
@@ -250,7 +251,7 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
         "from tests.conftest import FakeEmbedder\n"
         "from cppthemes import pipeline\n"
         "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
-        "from cppthemes.cli import app\n"
+        "from cppthemes.cli.app import app\n"
         "try:\n"
         f"    app(['run', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '-q',"
         f" '--cache-dir', {str(tmp_path / 'cache')!r}])\n"

@@ -18,7 +18,7 @@ from ruamel.yaml.error import YAMLError
 
 from cppthemes.errors import ConfigError, InputError
 
-FRAMEWORKS_DIR = Path(__file__).resolve().parents[1] / "configs" / "frameworks"
+FRAMEWORKS_DIR = Path(__file__).resolve().parents[2] / "configs" / "frameworks"
 
 
 @dataclass(frozen=True)

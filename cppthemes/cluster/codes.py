@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cppthemes import fastward
+from cppthemes.cluster import fastward
 from cppthemes.config import ClusterConfig
 from cppthemes.errors import ConfigError
 from cppthemes.records import Assignment
@@ -31,7 +31,7 @@ FitPredict = Callable[[np.ndarray, int, ClusterConfig, int], np.ndarray]
 
 
 # scikit-learn is imported by the clusterer that needs it: its import took seconds of every
-# rerun, and the default (Ward, cppthemes/fastward.py) does without it.
+# rerun, and the default (Ward, cppthemes/cluster/fastward.py) does without it.
 
 
 def _kmeans(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
@@ -41,7 +41,7 @@ def _kmeans(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
 
 
 def _ward(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> np.ndarray:
-    # scikit-learn's Ward partition, with the distances from BLAS (cppthemes/fastward.py).
+    # scikit-learn's Ward partition, with the distances from BLAS (cppthemes/cluster/fastward.py).
     return fastward.ward(x, k)
 
 

@@ -248,12 +248,12 @@ def _run_and_write(
     quiet: bool,
 ) -> None:
     """Shared by `run` and `refine`: run the pipeline (with a codebook), write, summarise."""
-    from cppthemes.cli_progress import StageProgress
-    from cppthemes.embed import EmbeddingCache, default_cache_dir
+    from cppthemes.cli.progress import StageProgress
+    from cppthemes.codebook.rerun import load_plan
+    from cppthemes.embed.embedder import EmbeddingCache, default_cache_dir
     from cppthemes.pipeline import run as run_pipeline
     from cppthemes.proctime import age
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
-    from cppthemes.rerun import load_plan
     from cppthemes.runfolder import FILES, run_summary, write_run
 
     cache = EmbeddingCache(cache_dir or default_cache_dir())
@@ -304,7 +304,7 @@ def _run_and_write(
     for note in result.info.get("notes") or []:  # type: ignore[attr-defined]
         err.print(f"note: {note}", markup=False)
     if not result.codes:
-        from cppthemes.cluster import why_nothing_coded
+        from cppthemes.cluster.codes import why_nothing_coded
 
         err.print(
             f"note: {why_nothing_coded(result.segment_stats.passages, cfg.cluster)}", markup=False
@@ -335,7 +335,7 @@ def refine(
     set_: SetOpt = None,
 ) -> None:
     """Re-run with the run folder's inputs and settings, applying its edited codebook.yaml."""
-    from cppthemes.rerun import run_settings
+    from cppthemes.codebook.rerun import run_settings
 
     cfg, paths = run_settings(run_dir, list(set_ or []))
     _run_and_write(cfg, paths, out or run_dir, run_dir / "codebook.yaml", cache_dir, quiet)
@@ -347,7 +347,7 @@ def codes_table(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
 ) -> None:
     """The run's codes as a table: id, label, size, prevalence, stability, status."""
-    from cppthemes.review import code_rows
+    from cppthemes.cli.review import code_rows
 
     table = Table(
         "id",
@@ -372,7 +372,7 @@ def show(
     code: Annotated[str, typer.Argument(help="A code id, e.g. C07.")],
 ) -> None:
     """One code: label, keyphrases, quotes with provenance, nearest codes, constructs."""
-    from cppthemes.review import code_detail
+    from cppthemes.cli.review import code_detail
 
     Console(highlight=False).print(code_detail(run_dir, code), markup=False)
 
@@ -384,9 +384,9 @@ def import_codebook(
     out: Annotated[Path, typer.Option("--out", "-o", help="codebook.yaml to write.")],
 ) -> None:
     """Turn a REFI-QDA .qdc codebook into a codebook.yaml of seeded codes for --codebook."""
-    from cppthemes.codebook import render_book
+    from cppthemes.codebook.book import render_book
+    from cppthemes.codebook.qdc import read_qdc
     from cppthemes.files import atomic_write_text
-    from cppthemes.qdc import read_qdc
 
     book = read_qdc(qdc)
     atomic_write_text(out, render_book(book))
@@ -532,7 +532,7 @@ def model_distill(
     dims: Annotated[int, typer.Option("--dims", help="PCA dimensions (0 = keep all).")] = 256,
 ) -> None:
     """Distil the packaged model into a static one (Model2Vec) for `--model static`."""
-    from cppthemes.static_model import distill
+    from cppthemes.embed.static_model import distill
 
     err.print("distilling the packaged model (about a minute)...", markup=False)
     typer.echo(str(distill(out, pca_dims=dims or None)))
@@ -550,7 +550,7 @@ def model_export_onnx(
     ] = False,
 ) -> None:
     """Export the packaged model to ONNX, int8, for `--model onnx-int8` (needs the onnx extra)."""
-    from cppthemes.onnx_model import export
+    from cppthemes.embed.onnx_model import export
 
     err.print("exporting the packaged model to ONNX (about 10 seconds)...", markup=False)
     typer.echo(str(export(out, quantize=not no_quantize)))

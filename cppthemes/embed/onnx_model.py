@@ -70,7 +70,7 @@ CHECK_MIN_COSINE = {True: 0.95, False: 0.9999}  # quantised, float
 
 def onnx_model_dir(name: str = INT8_NAME, cache_dir: Path | None = None) -> Path:
     """Where ``cppthemes model export-onnx`` stores model ``name`` (in the user cache)."""
-    from cppthemes.embed import default_cache_dir
+    from cppthemes.embed.embedder import default_cache_dir
 
     return (cache_dir or default_cache_dir()) / "models" / ONNX_FOLDERS[name]
 
@@ -129,7 +129,7 @@ def export(out_dir: Path | None = None, *, quantize: bool = True, replace: bool 
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from cppthemes.embed import DEFAULT_MODEL, resolve_model, weights_digest
+    from cppthemes.embed.embedder import DEFAULT_MODEL, resolve_model, weights_digest
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -213,7 +213,7 @@ AUTO_FOLDER = "auto"
 
 def auto_export_dir(weights_sha256: str, cache_dir: Path | None = None) -> Path:
     """Where the automatic float export of the packaged model with these weights lives."""
-    from cppthemes.embed import default_cache_dir
+    from cppthemes.embed.embedder import default_cache_dir
 
     root = (cache_dir or default_cache_dir()) / "models" / AUTO_FOLDER
     return root / f"onnx-fp32-{weights_sha256[:16]}"
@@ -360,7 +360,7 @@ def _digest(folder: Path, config: dict[str, Any]) -> str:
     The embedding cache's key for this model: a re-export that writes the same bytes keeps the
     cache, any other model (torch's, a different export) never shares its entries.
     """
-    from cppthemes.digests import remembered
+    from cppthemes.embed.digests import remembered
 
     settings = json.dumps({key: config.get(key) for key in VECTOR_SETTINGS}, sort_keys=True)
 
@@ -411,7 +411,7 @@ class OnnxEmbedder:
             ) from None
         from tokenizers import Tokenizer
 
-        from cppthemes.engines import limit_blas, resolve_threads
+        from cppthemes.embed.engines import limit_blas, resolve_threads
 
         self._settings = (folder, name, batch_size, threads)
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))

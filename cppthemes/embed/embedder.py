@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from platformdirs import user_cache_dir
 
-from cppthemes.engines import (
+from cppthemes.embed.engines import (
     ChunkEncoder,
     chunks,
     limit_blas,
@@ -114,7 +114,7 @@ def weights_digest(folder: Path) -> str:
                     digest.update(block)
         return digest.hexdigest()
 
-    from cppthemes.digests import remembered
+    from cppthemes.embed.digests import remembered
 
     return remembered(files, compute)
 

@@ -31,7 +31,7 @@ STATIC_MAX_TOKENS = 256
 
 def static_model_dir(cache_dir: Path | None = None) -> Path:
     """Where ``cppthemes model distill`` stores the static model (in the user cache)."""
-    from cppthemes.embed import default_cache_dir
+    from cppthemes.embed.embedder import default_cache_dir
 
     return (cache_dir or default_cache_dir()) / "models" / STATIC_FOLDER
 
@@ -50,7 +50,7 @@ def distill(out_dir: Path | None = None, *, pca_dims: int | None = 256) -> Path:
         raise ModelError(
             "the static model needs model2vec: pip install 'cppthemes[static]'"
         ) from None
-    from cppthemes.embed import DEFAULT_MODEL, resolve_model
+    from cppthemes.embed.embedder import DEFAULT_MODEL, resolve_model
 
     _, folder = resolve_model(DEFAULT_MODEL)
     target = out_dir or static_model_dir()
@@ -92,7 +92,7 @@ class StaticEmbedder:
             raise ModelError(
                 "embed.model='static' needs model2vec: pip install 'cppthemes[static]'"
             ) from None
-        from cppthemes.engines import set_threads
+        from cppthemes.embed.engines import set_threads
 
         set_threads(0)
         self._folder = folder

@@ -32,7 +32,7 @@ def remembered(
 ) -> str:
     """``compute()``, or the digest remembered for exactly these files as they are now."""
     if memo_dir is None:
-        from cppthemes.embed import default_cache_dir
+        from cppthemes.embed.embedder import default_cache_dir
 
         memo_dir = default_cache_dir()
     try:

@@ -16,7 +16,7 @@ package's pitfalls, measured in docs/multilingual.md:
 - a NUL character silently ends the text in C, so NULs are replaced by spaces first;
 - its cosine similarities are bunched high (unrelated passages ~0.77), so the pipeline's
   similarity thresholds, set on MiniLM's scale, are moved to this model's scale through
-  ``similarity_scale`` (``cppthemes.similarity``).
+  ``similarity_scale`` (``cppthemes.embed.similarity``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from cppthemes.engines import limit_blas, resolve_threads
+from cppthemes.embed.engines import limit_blas, resolve_threads
 from cppthemes.errors import ModelError
 
 MULTILINGUAL_NAME = "multilingual"

@@ -21,7 +21,12 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from cppthemes.config import EmbedConfig
-from cppthemes.embed import DEFAULT_MODEL, PACKAGED_NAMES, Embedder, SentenceTransformerEmbedder
+from cppthemes.embed.embedder import (
+    DEFAULT_MODEL,
+    PACKAGED_NAMES,
+    Embedder,
+    SentenceTransformerEmbedder,
+)
 from cppthemes.errors import ModelError
 
 Note = Callable[[str], None]
@@ -35,12 +40,12 @@ def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    from cppthemes.multilingual import MULTILINGUAL_NAMES, MultilingualEmbedder
-    from cppthemes.onnx_model import ONNX_NAMES, OnnxEmbedder
-    from cppthemes.static_model import STATIC_NAME, StaticEmbedder
+    from cppthemes.embed.multilingual import MULTILINGUAL_NAMES, MultilingualEmbedder
+    from cppthemes.embed.onnx_model import ONNX_NAMES, OnnxEmbedder
+    from cppthemes.embed.static_model import STATIC_NAME, StaticEmbedder
 
     if cfg.endpoint:
-        from cppthemes.endpoint import EndpointEmbedder
+        from cppthemes.embed.endpoint import EndpointEmbedder
 
         return EndpointEmbedder(
             cfg.endpoint,
@@ -79,8 +84,8 @@ def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
 
 
 def _packaged_onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
-    from cppthemes.embed import resolve_model, weights_digest
-    from cppthemes.onnx_model import FP32_NAME, OnnxEmbedder, ensure_auto_export
+    from cppthemes.embed.embedder import resolve_model, weights_digest
+    from cppthemes.embed.onnx_model import FP32_NAME, OnnxEmbedder, ensure_auto_export
 
     try:
         import onnxruntime  # noqa: F401  (fails fast, before an export is attempted)
@@ -111,6 +116,6 @@ def _on_cpu(device: str) -> bool:
         return True
     if torch_version.endswith("+cpu"):
         return True
-    from cppthemes.engines import resolve_device
+    from cppthemes.embed.engines import resolve_device
 
     return resolve_device("auto") == "cpu"

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from cppthemes.cluster import centroids, cluster
+from cppthemes.cluster.codes import centroids, cluster
+from cppthemes.cluster.themes import group_codes
+from cppthemes.codebook.decisions import ANCHOR_STATUSES, Plan, Previous, SeedSpec, ThemeSpec
 from cppthemes.config import Config
-from cppthemes.decisions import ANCHOR_STATUSES, Plan, Previous, SeedSpec, ThemeSpec
 from cppthemes.label import Terms, prevalence
 from cppthemes.records import Assignment, Code, Passage, Theme
-from cppthemes.themes import group_codes
 
 Encode = Callable[[list[str]], np.ndarray]
 

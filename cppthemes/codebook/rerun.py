@@ -1,6 +1,6 @@
 """Reruns that honour a codebook: ``run --codebook FILE`` and ``refine RUN_DIR``.
 
-The codebook is read into a plan (cppthemes/decisions.py); the previous run it belongs to
+The codebook is read into a plan (cppthemes/codebook/decisions.py); the previous run it belongs to
 (the folder it sits in, if that is a run folder) supplies the memberships that anchor kept
 codes and the audit trail the new run appends to.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cppthemes.codebook import load_codebook
+from cppthemes.codebook.book import load_codebook
+from cppthemes.codebook.decisions import Plan, Previous, read_plan, read_previous
+from cppthemes.codebook.qdc import read_qdc
 from cppthemes.config import Config, _explain, _parse_value, _set_dotted
-from cppthemes.decisions import Plan, Previous, read_plan, read_previous
 from cppthemes.errors import ConfigError, RunDirError
-from cppthemes.qdc import read_qdc
 from cppthemes.runfolder import read_run_json
 
 

@@ -1,0 +1,1 @@
+"""Clustering: passage vectors to candidate codes, and codes to candidate themes."""

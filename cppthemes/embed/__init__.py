@@ -1,0 +1,1 @@
+"""Embedding: passages to vectors, the models and runtimes that make them, and their caches."""
