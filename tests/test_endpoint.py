@@ -140,13 +140,19 @@ def test_endpoint_vectors_equal_in_process_model(server: str) -> None:
 def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) -> None:
     from cppthemes.embed.embedder import EmbeddingCache
 
+    # Three of the six transcripts: enough for several codes, and half the texts (most of this
+    # test's time is the keyphrase candidates, embedded through the server and in process).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("k1-b1-barnevern.txt", "k1-b1-bup.txt", "k2-b2-barnevern.txt"):
+        shutil.copy(SAMPLE_NB / name, corpus / name)
     via_server = run(
-        [SAMPLE_NB],
+        [corpus],
         load_config(None, ['label.language="nb"', f'embed.endpoint="{server}"']),
         cache=EmbeddingCache(tmp_path / "a"),
     )
     in_process = run(
-        [SAMPLE_NB],
+        [corpus],
         load_config(None, ['label.language="nb"', 'embed.model="multilingual"']),
         cache=EmbeddingCache(tmp_path / "b"),
     )
@@ -154,9 +160,10 @@ def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) ->
     assert [p.id for p in via_server.passages] == [p.id for p in in_process.passages]
     assert via_server.passage_codes == in_process.passage_codes
     assert [c.label for c in via_server.codes] == [c.label for c in in_process.codes]
+    assert len(in_process.codes) >= 2  # a comparison of something
     # Cached by endpoint + model + text: a second run asks the server for nothing.
     again = run(
-        [SAMPLE_NB],
+        [corpus],
         load_config(None, ['label.language="nb"', f'embed.endpoint="{server}"']),
         cache=EmbeddingCache(tmp_path / "a"),
     )
