@@ -167,8 +167,9 @@ class _Page:
     def click(self, selector: str) -> bool:
         """A real mouse click at the element's centre (scrolled into view first)."""
         box = self.js(
-            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
-            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " if (!e) return null; e.scrollIntoView({block: 'center'});"
+            " const r = e.getBoundingClientRect();"
             " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
         )
         if not box:
@@ -212,8 +213,19 @@ FACTS = """JSON.stringify({
 VISIBLE = """Array.from(document.querySelectorAll('li.passage'))
     .filter(e => !e.hidden && !e.closest('article').hidden)
     .map(e => ({code: e.dataset.code, theme: e.dataset.theme,
-                groups: JSON.parse(e.dataset.groups), text: e.textContent.toLowerCase(),
+                groups: JSON.parse(e.dataset.groups),
+                text: (e.querySelector('.text').textContent + ' ' +
+                       Array.from(e.closest('article').querySelectorAll('h3, .keyphrases'))
+                           .map(x => x.textContent).join(' ')).toLowerCase(),
                 open: e.closest('details.passages').open}))"""
+# The rarest long word of the first passage: searching it must narrow the list.
+RARE_WORD = """(() => {
+    const texts = Array.from(document.querySelectorAll('li.passage .text'))
+        .map(t => t.textContent.toLowerCase());
+    const words = (texts[0] || '').match(/[a-z]{6,}/g) || [];
+    const count = w => texts.filter(t => t.includes(w)).length;
+    return words.sort((a, b) => count(a) - count(b))[0] || '';
+})()"""
 OVERFLOW = """(() => ({
     page: document.documentElement.scrollWidth, window: window.innerWidth,
     nav: Array.from(document.querySelectorAll('nav a'))
@@ -248,19 +260,18 @@ def exercise(page: _Page, tag: str) -> tuple[dict[str, Any], list[str]]:
         page.click("#clear")
     total = len(page.js(VISIBLE))
     facts["total_visible"] = total
-    word = page.js(
-        "(() => { const t = document.querySelector('li.passage .text'); if (!t) return '';"
-        " return (t.textContent.toLowerCase().match(/[a-z]{6,}/g) || [''])[0]; })()"
-    )
+    word = page.js(RARE_WORD)
     if word:
         page.type("#search", word)
         shown = page.js(VISIBLE)
         facts["search"] = {"word": word, "shown": len(shown)}
-        if not 0 < len(shown) <= total or any(word not in p["text"] for p in shown if p["code"] == ""):
+        if not shown or any(word not in p["text"] for p in shown):
             problems.append(f"{tag}: search {word!r} left {len(shown)} of {total} passages")
         page.shot(f"report-{tag}-search.png")
         page.click("#clear")
-    theme = page.js("(b => b ? b.dataset.theme : null)(document.querySelector('button[data-theme]'))")
+    theme = page.js(
+        "(b => b ? b.dataset.theme : null)(document.querySelector('button[data-theme]'))"
+    )
     if theme and page.click(f"button[data-theme='{theme}']"):
         shown = page.js(VISIBLE)
         facts["theme"] = {"theme": theme, "shown": len(shown)}

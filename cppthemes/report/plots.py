@@ -64,14 +64,20 @@ def _document(width: float, height: float, body: list[str]) -> str:
 def _marker(shape: int, x: float, y: float, r: float, fill: str, title: str = "") -> str:
     """A circle, triangle (shape 1) or square (shape 2); ``title`` becomes its tooltip."""
     if shape == 1:  # triangle
-        tag, attrs = "polygon", (
-            f'points="{x:.1f},{y - r * 1.2:.1f} {x - r * 1.1:.1f},{y + r * 0.8:.1f} '
-            f'{x + r * 1.1:.1f},{y + r * 0.8:.1f}"'
+        tag, attrs = (
+            "polygon",
+            (
+                f'points="{x:.1f},{y - r * 1.2:.1f} {x - r * 1.1:.1f},{y + r * 0.8:.1f} '
+                f'{x + r * 1.1:.1f},{y + r * 0.8:.1f}"'
+            ),
         )
     elif shape == 2:  # square
-        tag, attrs = "rect", (
-            f'x="{x - r * 0.9:.1f}" y="{y - r * 0.9:.1f}" width="{r * 1.8:.1f}" '
-            f'height="{r * 1.8:.1f}"'
+        tag, attrs = (
+            "rect",
+            (
+                f'x="{x - r * 0.9:.1f}" y="{y - r * 0.9:.1f}" width="{r * 1.8:.1f}" '
+                f'height="{r * 1.8:.1f}"'
+            ),
         )
     else:
         tag, attrs = "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"'

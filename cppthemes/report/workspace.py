@@ -154,7 +154,9 @@ def build_workspace(result: Result, ctx: ReportContext) -> Workspace:
     return Workspace(
         passages=passage_items(result, hm.by),
         heat_rows=heat_rows(ctx),
-        heat_columns=[{"name": n, "total": t} for n, t in zip(hm.columns, hm.group_totals)],
+        heat_columns=[
+            {"name": n, "total": t} for n, t in zip(hm.columns, hm.group_totals, strict=True)
+        ],
         groups=list(hm.columns),
         speakers=sorted({p.speaker for p in result.passages}, key=str.casefold),
         themes=[(t["id"], t["label"]) for t in ctx.themes],
