@@ -153,7 +153,7 @@ def _cells(path: Path) -> dict[str, list[tuple]]:
 
 def test_export_xlsx_sheets_match_csv_and_keep_text(run_dir: Path) -> None:
     cells = _cells(run_dir / "tables.xlsx")
-    assert list(cells) == ["codes", "passages"]
+    assert list(cells) == ["codes", "themes", "prevalence", "passages"]
     header, *rows = cells["passages"]
     assert len(rows) == len(_passages(run_dir))
     texts = [row[header.index("text")] for row in rows]
