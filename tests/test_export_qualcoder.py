@@ -33,7 +33,9 @@ class Imported:
     file_attributes: list[str]  # attribute columns in Manage Files
     case_attributes: list[str]
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> attribute values
-    case_text: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # case -> (file, text)
+    case_text: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # case -> (file, text)
     codes: dict[str, list[str]] = field(default_factory=dict)  # code name -> coded texts
     case_values: dict[str, dict[str, str]] = field(default_factory=dict)
     memo: str = ""
