@@ -218,6 +218,10 @@ VISIBLE = """Array.from(document.querySelectorAll('li.passage'))
                        Array.from(e.closest('article').querySelectorAll('h3, .keyphrases'))
                            .map(x => x.textContent).join(' ')).toLowerCase(),
                 open: e.closest('details.passages').open}))"""
+# Scroll to the first passage the filters left, so a screenshot shows the result.
+SHOW_FIRST = """(() => { const e = Array.from(document.querySelectorAll('li.passage'))
+    .find(e => !e.hidden && !e.closest('article').hidden);
+    if (e) e.closest('article').scrollIntoView({block: 'start'}); return !!e; })()"""
 # The rarest long word of the first passage: searching it must narrow the list.
 RARE_WORD = """(() => {
     const texts = Array.from(document.querySelectorAll('li.passage .text'))
@@ -267,6 +271,7 @@ def exercise(page: _Page, tag: str) -> tuple[dict[str, Any], list[str]]:
         facts["search"] = {"word": word, "shown": len(shown)}
         if not shown or any(word not in p["text"] for p in shown):
             problems.append(f"{tag}: search {word!r} left {len(shown)} of {total} passages")
+        page.js(SHOW_FIRST)
         page.shot(f"report-{tag}-search.png")
         page.click("#clear")
     theme = page.js(
@@ -277,6 +282,7 @@ def exercise(page: _Page, tag: str) -> tuple[dict[str, Any], list[str]]:
         facts["theme"] = {"theme": theme, "shown": len(shown)}
         if not shown or any(p["theme"] != theme for p in shown) or len(shown) >= total:
             problems.append(f"{tag}: theme filter {theme} showed {len(shown)} of {total}")
+        page.js(SHOW_FIRST)
         page.shot(f"report-{tag}-filter.png")
         page.click("#clear")
     page.click("#weak")

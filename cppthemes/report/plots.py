@@ -119,11 +119,11 @@ def map_svg(
         for k in [-1, *range(len(legend))]:  # uncoded underneath, then codes in order
             mask = np.flatnonzero(index == k) if k >= 0 else np.flatnonzero(index < 0)
             fill = UNCODED if k < 0 else code_colour(k)
-            # Colours repeat after 20 codes; the marker tells such codes apart.
+            # Colours repeat after 20 groups; the marker tells such groups apart.
             shape = 0 if k < 0 else (k // len(PALETTE)) % 3
             radius = 1.8 if k < 0 else 2.3
             tips = hover if hover is not None else [""] * len(points)
-            body.extend(_marker(shape, sx[i], sy[i], radius, fill, tips[i]) for i in mask)
+            body.extend(_marker(shape, sx[i], sy[i], radius, fill, tips[int(i)]) for i in mask)
         for k, mark in enumerate(marks or []):
             mask = np.flatnonzero(index == k)
             if len(mask):

@@ -14,10 +14,12 @@
     var code = a.getAttribute("data-code") || "";
     var h = a.querySelector("h3");
     var k = a.querySelector(".keyphrases");
+    var shown = a.querySelector("details.passages .shown");
     articles[code] = {
       el: a,
       list: a.querySelector("details.passages"),
-      shown: a.querySelector("details.passages .shown"),
+      shown: shown,
+      lead: shown ? shown.textContent : "",
       flags: (a.getAttribute("data-flags") || "").split(" ")
     };
     words[code] = ((h ? h.textContent : "") + " " + (k ? k.textContent : "")).toLowerCase();
@@ -73,7 +75,7 @@
       var n = counts[code] || 0;
       a.el.hidden = active && n === 0;
       if (a.list) { a.list.open = active && n > 0; }
-      if (a.shown) { a.shown.textContent = active ? n + " shown of " : ""; }
+      if (a.shown) { a.shown.textContent = active ? n + " shown of " : a.lead; }
     });
     var what = active ? shown + " of " + total + " passages match" : total + " passages";
     if (state.cell) { what += " (" + state.cell.code + " in " + state.cell.group + ")"; }
