@@ -1,12 +1,13 @@
 """Figures for report.html, written directly as SVG text (no plotting library).
 
-Each function returns an SVG document as text. The report embeds it as a base64 ``data:``
-image, so participants' words in labels can never act as markup in the page (and every label
-is XML-escaped, with the characters XML forbids removed, so a label can never break the image
-either). Written by hand rather than with matplotlib: drawing the heatmap of swda-small's codes
-took matplotlib about 7 s of a 23 s rerun on the 2-core machine, importing it more; the
-figures are rectangles, markers and text, and plain string formatting makes the same picture
-in milliseconds, deterministic by construction. Text widths are estimated (0.6 em a
+Each function returns an SVG document as text. Every label and tooltip is XML-escaped, with
+the characters XML forbids removed, so participants' words can never act as markup, whether
+the report embeds the figure as a ``data:`` image (the theme tree) or inline (the passage map,
+for its tooltips). The heatmap is an HTML table now (its numbers are links); the colour scale
+here is shared with it. Written by hand rather than with matplotlib: drawing the heatmap of
+swda-small's codes took matplotlib about 7 s of a 23 s rerun on the 2-core machine, importing
+it more; the figures are rectangles, markers and text, and plain string formatting makes the
+same picture in milliseconds, deterministic by construction. Text widths are estimated (0.6 em a
 character), which is all the layout needs: margins, never clipping.
 """
 
