@@ -181,6 +181,18 @@ class PrivacyConfig(_Section):
     contacts: bool = True
 
 
+class ExportConfig(_Section):
+    """How the spreadsheets and the REFI-QDA project are written (issue 18)."""
+
+    # CSV files start with a UTF-8 byte-order mark, so Excel on Windows reads "ø" and "é";
+    # false for tools that take the mark for part of the first column's name.
+    csv_bom: bool = True
+    # Metadata attributes that say which transcripts hold the same people (a group met in
+    # several waves: ["cohort", "site"]). A speaker label within transcripts that share these
+    # values is one person, one case in project.qdpx; [] = one case per speaker per transcript.
+    people_by: list[str] = []
+
+
 class Config(_Section):
     """All settings of a run."""
 
@@ -192,6 +204,7 @@ class Config(_Section):
     themes: ThemesConfig = ThemesConfig()
     codebook: CodebookConfig = CodebookConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    export: ExportConfig = ExportConfig()
 
 
 def _parse_value(raw: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -134,29 +135,53 @@ def empty_transcripts(result: Result) -> list[str]:
 
 
 def run_summary(result: Result, out_dir: Path) -> str:
-    """The end-of-run line. Coverage is a share of passages, so it is never shown alone when
-    whole transcripts gave nothing: those are counted beside it."""
+    """The end of a run, three lines: what was found (with the weak and unstable codes to
+    check), where report.html is, and what to do next.
+
+    Coverage is a share of passages, so it is never shown alone when whole transcripts gave
+    nothing: those are counted beside it.
+    """
+    from cppthemes.report.context import unstable_codes
+
     raw = result.info.get("skipped")
     skipped = len(raw) if isinstance(raw, list) else 0
     empty = len(empty_transcripts(result))
     read = len(result.transcripts)
     codes = f"{len(result.codes)} codes in {len(result.themes)} themes"
-    report = f"Report: {out_dir / 'report.md'}"
-    if not skipped and not empty:
-        return (
-            f"{read} transcripts, {result.segment_stats.passages} passages, {codes}, "
-            f"coverage {result.coverage:.0%}. {report}"
+    weak = sum(1 for c in result.codes if c.weak)
+    unstable = len(unstable_codes(result) & {c.id for c in result.codes})
+    if weak or unstable:
+        flags = (
+            f"; {weak} weak and {unstable} unstable (read their passages before relying on them)"
         )
-    files = read + skipped
-    missing = []
-    if skipped:
-        missing.append(f"{skipped} could not be read")
-    if empty:
-        missing.append(f"{empty} gave no passage")
-    return (
-        f"{files - skipped - empty} of {files} files gave passages ({', '.join(missing)}: see "
-        f"the warnings); {result.segment_stats.passages} passages, {codes}, "
-        f"{result.coverage:.0%} of those passages coded. {report}"
+    else:
+        flags = "; no code weak or unstable" if result.codes else ""
+    if not skipped and not empty:
+        found = (
+            f"{read} transcripts, {result.segment_stats.passages} passages, {codes}, "
+            f"coverage {result.coverage:.0%}{flags}."
+        )
+    else:
+        files = read + skipped
+        missing = []
+        if skipped:
+            missing.append(f"{skipped} could not be read")
+        if empty:
+            missing.append(f"{empty} gave no passage")
+        found = (
+            f"{files - skipped - empty} of {files} files gave passages ({', '.join(missing)}: "
+            f"see the warnings); {result.segment_stats.passages} passages, {codes}, "
+            f"{result.coverage:.0%} of those passages coded{flags}."
+        )
+    folder = shlex.quote(str(out_dir))
+    return "\n".join(
+        [
+            found,
+            f"Report: {out_dir / 'report.html'} (open it in a browser; report.md is the text)",
+            f"Next: edit {out_dir / 'codebook.yaml'} (rename, merge, split, discard codes), then "
+            f"`cppthemes refine {folder}`; or import {out_dir / 'project.qdpx'} into NVivo, "
+            "ATLAS.ti, MAXQDA or QualCoder.",
+        ]
     )
 
 

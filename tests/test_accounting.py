@@ -69,8 +69,11 @@ def test_accounting_run_warns_at_end_in_run_json_and_report(tmp_path: Path) -> N
     lines = result.stderr.splitlines()
     warned = [i for i, line in enumerate(lines) if line.startswith("warning: ")]
     assert warned and all("swallowed.txt" in lines[i] for i in warned)
-    assert warned[-1] == len(lines) - 2  # the warnings end the run, then the summary line
-    summary = lines[-1]
+    # The warnings end the run, then the summary: what was found, the report, next steps.
+    assert warned[-1] == len(lines) - 4
+    summary = lines[-3]
+    assert lines[-2].startswith("Report: ") and lines[-2].split()[1].endswith("report.html")
+    assert lines[-1].startswith("Next: ") and "cppthemes refine" in lines[-1]
     assert "coverage" not in summary and "3 of 4 files gave passages (1 gave no passage" in summary
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert any(w["reason"].startswith("yields no passage") for w in run["warnings"])

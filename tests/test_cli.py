@@ -58,7 +58,7 @@ def test_cli_run_writes_run_folder(corpus: Path, tmp_path: Path) -> None:
     assert "wave 1: " in report and " passages, wave 2: " in report
     theme_codes = [c for t in book["themes"] for c in t["codes"]]
     assert sorted(theme_codes) == sorted(c["id"] for c in book["codes"])
-    rows = list(csv.DictReader((out / "codes.csv").open()))
+    rows = list(csv.DictReader((out / "codes.csv").open(encoding="utf-8-sig")))
     assert [r["id"] for r in rows] == [c["id"] for c in book["codes"]]
     assert {"distinctiveness", "nearest_code", "weak"} <= set(rows[0])
     manifest = json.loads((out / "run.json").read_text())

@@ -89,11 +89,16 @@ def test_export_qdpx_read_back_by_pyrefiqda(run_dir: Path, tmp_path: Path) -> No
         assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw
         text = raw.decode("utf-8")
         for sel in source.plain_text_selection:
-            p = coded[(source.name, sel.start_position, sel.end_position)]
+            p = by_span[(source.name, sel.start_position, sel.end_position)]
             assert text[sel.start_position : sel.end_position] == p["text"]
             assert sel.creating_user in users
-            [coding] = sel.coding
-            code, theme = codes[coding.code_ref.target_guid]
+            # Every passage codes its person's case (export/cases.py); coded ones their code too.
+            *coding, case = [codes[c.code_ref.target_guid] for c in sel.coding]
+            assert case[0].name.startswith("Case: ") and case[1] is None
+            if not p["code"]:
+                assert coding == []
+                continue
+            [(code, theme)] = coding
             assert code.is_codable and code.name.startswith(p["code"] + " ")
             assert theme is not None and not theme.is_codable
             assert theme.name.startswith(p["theme"] + " ")
@@ -102,12 +107,12 @@ def test_export_qdpx_read_back_by_pyrefiqda(run_dir: Path, tmp_path: Path) -> No
     names = [c.name for c, _ in codes.values()]
     assert len(names) == len(set(names))
     assert project.origin.startswith("cppthemes")
-    speakers = {(p["transcript"], p["speaker"]) for p in coded.values()}
+    speakers = {(p["transcript"], p["speaker"]) for p in by_span.values()}
     assert {c.name for c in project.cases.case} == {f"{s} ({t})" for t, s in speakers}
-    assert [v.name for v in project.variables.variable] == ["wave"]
+    assert [v.name for v in project.variables.variable] == ["wave", "wave (person)"]
     book = RefiCodebook.load(run_dir / "codebook.qdc")
     assert sorted(c.name for c in book.codes.code) == sorted(
-        c.name for c, parent in codes.values() if parent is None
+        c.name for c, parent in codes.values() if parent is None and not c.name.startswith("Case")
     )
 
 
@@ -121,7 +126,9 @@ def test_export_qde_literal_booleans_and_uuid5_guids(run_dir: Path) -> None:
     assert set(re.findall(r'isCodable="([^"]*)"', qde)) == {"true", "false"}
     guids = re.findall(r'guid="([^"]*)"', qde)
     assert guids and all(uuid.UUID(g).version == 5 for g in guids)
-    assert len(guids) == len(set(guids))
+    # Unique, but for each case and the code holding its text (one GUID: export/cases.py).
+    cases = re.findall(r'<Case guid="([^"]*)"', qde)
+    assert len(guids) == len(set(guids)) + len(cases) and cases
     assert "PlainTextContent" not in qde and 'origin="cppthemes' in qde
 
 
@@ -146,7 +153,7 @@ def _cells(path: Path) -> dict[str, list[tuple]]:
 
 def test_export_xlsx_sheets_match_csv_and_keep_text(run_dir: Path) -> None:
     cells = _cells(run_dir / "tables.xlsx")
-    assert list(cells) == ["codes", "passages"]
+    assert list(cells) == ["codes", "themes", "prevalence", "passages"]
     header, *rows = cells["passages"]
     assert len(rows) == len(_passages(run_dir))
     texts = [row[header.index("text")] for row in rows]
@@ -164,12 +171,14 @@ def _codebook(run_dir: Path) -> dict:
 
 def test_report_html_self_contained_and_escaped(run_dir: Path) -> None:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert "<script" not in html.lower()
+    # One script, ours (search, filters, sorting); a participant's <script> is escaped text.
+    assert html.lower().count("<script") == 1 and "<script>\n// report.html's only" in html
     assert "&lt;script&gt;alert(" in html  # the participant's words, escaped
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    assert "<link" not in html and "@import" not in html
+    assert "<link" not in html and "@import" not in html and "fetch(" not in html
     images = re.findall(r'<img src="([^"]*)"', html)
-    assert len(images) == 2 and all(i.startswith("data:image/svg+xml;base64,") for i in images)
+    assert len(images) == 1 and all(i.startswith("data:image/svg+xml;base64,") for i in images)
+    assert html.count("<svg") == 1  # the passage map, inline for its tooltips
     for code in _codebook(run_dir)["codes"]:
         assert f'id="{code["id"]}"' in html
 

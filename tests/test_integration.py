@@ -57,8 +57,14 @@ def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
     with zipfile.ZipFile(out / "project.qdpx") as zf:
         qde = etree.fromstring(zf.read("project.qde"))
     assert project_schema().validate(qde)
-    coded = sum(1 for line in (out / "passages.jsonl").open() if json.loads(line)["code"])
-    assert len(qde.findall(".//{urn:QDA-XML:project:1.0}PlainTextSelection")) == coded
+    # Every participant passage is a selection (its case holds it), coded ones with their code.
+    records = [json.loads(line) for line in (out / "passages.jsonl").open()]
+    coded = sum(1 for r in records if r["code"])
+    ns = "{urn:QDA-XML:project:1.0}"
+    selections = qde.findall(f".//{ns}PlainTextSelection")
+    assert len(selections) == sum(1 for r in records if r["role"] == "participant")
+    with_code = [s for s in selections if len(s.findall(f"{ns}Coding")) == 2]
+    assert len(with_code) == coded
 
 
 def _check_labels_and_quotes(out: Path) -> None:

@@ -1,8 +1,12 @@
-"""report.html in a real headless browser (Debian's chromium): loads clean, screenshots saved.
+"""report.html in a real headless browser (Debian's chromium), used as an analyst uses it.
 
-Screenshots and chromium's log are kept in artifacts/report-browser/ (gitignored) for people to
-look at. Without chromium the test is skipped on a developer machine and fails in CI, where
-.ci/run installs it.
+At desktop width and at 375 px (a phone) the check clicks a heatmap cell and sees that code's
+passages of that group, types in the search box and sees the list narrow, toggles the theme and
+weak filters, sorts the code table, and loads the page with scripts off; any console error,
+uncaught exception or network request fails it. Screenshots and chromium's log are kept in
+artifacts/report-browser/ (gitignored; `.ci/run` lists them at the end) for people to look at.
+Without chromium the test is skipped on a developer machine and fails in CI, where .ci/run
+installs it.
 """
 
 from __future__ import annotations
@@ -52,9 +56,23 @@ def test_report_browser_loads_without_console_errors(tmp_path: Path) -> None:
     write_run(result, cfg, tmp_path / "run", [str(corpus)])
     check = checker.check_report(tmp_path / "run" / "report.html", ARTIFACTS)
     assert check.problems == []
-    assert check.facts["images"] == 2 and check.facts["broken"] == 0
-    assert check.facts["codes"] == len(result.codes) and check.facts["quotes"] > 0
-    assert [p.name for p in check.screenshots] == ["report-top.png", "report-figures.png"]
+    facts = check.facts
+    assert facts["images"] == 1 and facts["broken"] == 0  # the theme tree; the map is inline
+    assert facts["codes"] == len(result.codes) and facts["quotes"] > 0
+    assert facts["passages"] == len(result.passages) == facts["noscript_passages"]
+    for width in ("desktop", "phone"):
+        seen = facts[width]
+        assert seen["overflow"]["page"] <= seen["overflow"]["window"]
+        assert 0 < seen["cell"]["shown"] == seen["cell"]["n"] < len(result.passages)
+        assert 0 < seen["search"]["shown"] < seen["total_visible"] == len(result.passages)
+        assert 0 < seen["theme"]["shown"] < len(result.passages)
+    assert facts["phone"]["width"] == 375
+    names = [p.name for p in check.screenshots]
+    assert names[:2] == ["report-top.png", "report-figures.png"]
+    for width in ("desktop", "phone"):
+        for step in ("top", "cell", "search", "filter"):
+            assert f"report-{width}-{step}.png" in names
+    assert "report-noscript.png" in names
     assert all(p.stat().st_size > 10_000 for p in check.screenshots)
 
 
@@ -65,7 +83,7 @@ def test_report_browser_check_catches_errors(tmp_path: Path) -> None:
         "<script>console.error('boom'); throw new Error('kaboom');</script>",
         encoding="utf-8",
     )
-    check = checker.check_report(page, tmp_path / "shots")
+    check = checker.check_report(page, tmp_path / "shots", interact=False)
     text = "\n".join(check.problems)
     assert "console.error: boom" in text and "kaboom" in text
     assert "network request: https://example.invalid" in text

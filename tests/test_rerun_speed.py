@@ -27,7 +27,8 @@ from cppthemes.embed.embedder import SentenceTransformerEmbedder
 from cppthemes.errors import ModelError
 from cppthemes.label import passage_terms
 from cppthemes.layout import _pca2
-from cppthemes.report.plots import heatmap_svg, map_svg
+from cppthemes.report.dendrogram import dendrogram_svg, leaf_order
+from cppthemes.report.plots import map_svg
 from cppthemes.segment import spacy_sentences
 from cppthemes.sentcache import CachedSentences
 from tests.conftest import FakeEmbedder, write_corpus
@@ -188,20 +189,26 @@ def test_sentence_spans_come_back_from_the_cache(tmp_path: Path) -> None:
 
 def test_svg_figures_are_well_formed_and_escape_labels() -> None:
     hostile = "<script>alert(1)</script> & \x00\x07 “quotes” \"'"
-    counts = np.array([[3, 0], [1, 5]])
-    shares = counts / counts.sum(axis=0)
-    heat = heatmap_svg([hostile, "C02 b"], ["wave=1", hostile], counts, shares)
+    nodes = [
+        {"id": "N01", "children": ["C01", "C02"], "distance": 0.2},
+        {"id": "N02", "children": ["N01", "C03"], "distance": 0.5},
+    ]
+    tree = dendrogram_svg(nodes, {"C01": hostile, "C02": "C02 b"}, {"C01": "#1f77b4"}, 0.45)
     rng = np.random.default_rng(0)
+    tips = [hostile] * 50
     scatter = map_svg(rng.standard_normal((50, 2)), [-1] * 5 + [k % 23 for k in range(45)],
-                      [f"C{k:02d} {hostile}" for k in range(23)], 5)  # fmt: skip
-    for svg in (heat, scatter):
+                      [f"T{k:02d} {hostile}" for k in range(23)], 5, hover=tips,
+                      marks=[hostile] * 23)  # fmt: skip
+    for svg in (tree, scatter):
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")
         assert "<script" not in svg and "\x00" not in svg
-        texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+        texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith(("text", "title")))
         assert "<script>alert(1)</script>" in texts  # shown as text, never as markup
-    assert heat.count("<rect") >= 5 and scatter.count("<polygon") > 0  # triangles after 20
+    assert tree.count("<path") >= 7 and 'stroke-dasharray="4 3"' in tree  # links, the cut
+    assert scatter.count("<polygon") > 0 and scatter.count("<title>") == 50  # a tip each
     assert map_svg(np.zeros((0, 2)), [], [], 0).startswith("<svg")
+    assert leaf_order(nodes) == ["C01", "C02", "C03"]
 
 
 def test_plain_progress_prints_one_line_per_stage_when_it_ends() -> None:

@@ -89,33 +89,69 @@ def main_options(
         os.environ[DEBUG_ENV] = "1"
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Transcript files or folders.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings.")]
+# `run --help` groups its options in these panels (`ingest` shares the input ones).
+INPUT, PASSAGES, CODES, OUTPUT, SPEED, SETTINGS = (
+    "Input", "Passages", "Codes", "Output", "Speed", "Settings",
+)  # fmt: skip
+RUN_EXAMPLES = """[bold]Examples[/bold]
+
+  cppthemes run interviews/ --out study    [dim]# manifest.csv beside them: metadata[/dim]
+
+  cppthemes run interviews/ --codes 20 --granularity fine
+
+  cppthemes run sessions.xlsx --columns speaker=Who,text=Said,file=Interview
+
+  cppthemes run more/ --codebook study/codebook.yaml --out study2    [dim]# your edits[/dim]
+
+  cppthemes run interviews/ --model onnx-int8 --set embed.threads=2    [dim]# faster[/dim]
+
+  cppthemes run waves/ --set 'export.people_by=["cohort", "site"]'    [dim]# cases[/dim]
+
+Every setting, with its default and meaning: configs/default.toml."""
+PathsArg = Annotated[
+    list[Path], typer.Argument(help="Transcript files or folders.", rich_help_panel=INPUT)
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings.", rich_help_panel=SETTINGS),
+]
 SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a setting: section.key=value.")
+    list[str] | None,
+    typer.Option("--set", help="Override a setting: section.key=value.", rich_help_panel=SETTINGS),
 ]
 FormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--format", help="Read every file as: text, docx, vtt, srt, json, csv, tsv or xlsx."
+        "--format",
+        help="Read every file as: text, docx, vtt, srt, json, csv, tsv or xlsx.",
+        rich_help_panel=INPUT,
     ),
 ]
 ColumnsOpt = Annotated[
     str | None,
     typer.Option(
-        "--columns", help="Table columns, e.g. speaker=Who,text=Said[,time=Start,file=Interview]."
+        "--columns",
+        help="Table columns, e.g. speaker=Who,text=Said[,time=Start,file=Interview].",
+        rich_help_panel=INPUT,
     ),
 ]
 ManifestOpt = Annotated[
-    Path | None, typer.Option("--manifest", help="Metadata per file (.csv or .yaml).")
+    Path | None,
+    typer.Option("--manifest", help="Metadata per file (.csv or .yaml).", rich_help_panel=INPUT),
 ]
 MetaOpt = Annotated[
     str | None,
-    typer.Option("--meta-from-name", help='Attributes from file names, e.g. "{site}_{wave}".'),
+    typer.Option(
+        "--meta-from-name",
+        help='Attributes from file names, e.g. "{site}_{wave}".',
+        rich_help_panel=INPUT,
+    ),
 ]
 FacilitatorOpt = Annotated[
     list[str] | None,
-    typer.Option("--facilitator", help="Speaker who is the facilitator (repeatable)."),
+    typer.Option(
+        "--facilitator", help="Speaker who is the facilitator (repeatable).", rich_help_panel=INPUT
+    ),
 ]
 PseudoOpt = Annotated[
     bool,
@@ -123,17 +159,23 @@ PseudoOpt = Annotated[
         "--pseudonymize",
         help="Replace people's names with P01, P02, ... in every output; the mapping is kept "
         "beside the run folder.",
+        rich_help_panel=OUTPUT,
     ),
 ]
 NamesOpt = Annotated[
     Path | None,
-    typer.Option("--names", help="Names to pseudonymise, one a line (with --pseudonymize)."),
+    typer.Option(
+        "--names",
+        help="Names to pseudonymise, one a line (with --pseudonymize).",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 StrictOpt = Annotated[
     bool,
     typer.Option(
         "--strict",
         help="Stop at the first file that cannot be read, and treat warnings as errors.",
+        rich_help_panel=INPUT,
     ),
 ]
 
@@ -170,57 +212,83 @@ def _print_skipped(item: object) -> None:
     err.print(f"skipped: {item}", markup=False)
 
 
-@app.command()
+@app.command(epilog=RUN_EXAMPLES)
 @reports_errors
 def run(
     paths: PathsArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder.")] = Path("cppthemes-out"),
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
-    codes: Annotated[
-        int | None, typer.Option("--codes", help="Approximate number of codes wanted.")
-    ] = None,
-    granularity: Annotated[
-        str | None, typer.Option("--granularity", help="coarse, medium or fine codes.")
-    ] = None,
-    segment: Annotated[
-        str | None,
-        typer.Option("--segment", help="Segmentation strategy: turn, window or topic."),
-    ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Embedding cache folder.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            help="Embedding model: a name, a folder, 'multilingual', 'static', 'onnx-int8' or "
-            "'onnx-fp32'.",
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="Where to embed: local or dask.")
-    ] = None,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     manifest: ManifestOpt = None,
     meta_from_name: MetaOpt = None,
     facilitator: FacilitatorOpt = None,
     strict: StrictOpt = False,
+    segment: Annotated[
+        str | None,
+        typer.Option(
+            "--segment",
+            help="Segmentation strategy: turn, window or topic.",
+            rich_help_panel=PASSAGES,
+        ),
+    ] = None,
+    codes: Annotated[
+        int | None,
+        typer.Option("--codes", help="Approximate number of codes wanted.", rich_help_panel=CODES),
+    ] = None,
+    granularity: Annotated[
+        str | None,
+        typer.Option("--granularity", help="coarse, medium or fine codes.", rich_help_panel=CODES),
+    ] = None,
     codebook: Annotated[
         Path | None,
-        typer.Option("--codebook", help="An edited codebook.yaml (or a REFI-QDA .qdc) to apply."),
+        typer.Option(
+            "--codebook",
+            help="An edited codebook.yaml (or a REFI-QDA .qdc) to apply.",
+            rich_help_panel=CODES,
+        ),
     ] = None,
     framework: Annotated[
         str | None,
-        typer.Option("--framework", help="Map codes to a framework: cfir, or a YAML file."),
+        typer.Option(
+            "--framework",
+            help="Map codes to a framework: cfir, or a YAML file.",
+            rich_help_panel=CODES,
+        ),
     ] = None,
     deductive: Annotated[
-        bool, typer.Option("--deductive", help="Use the framework's constructs as seeded codes.")
+        bool,
+        typer.Option(
+            "--deductive",
+            help="Use the framework's constructs as seeded codes.",
+            rich_help_panel=CODES,
+        ),
+    ] = False,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run folder.", rich_help_panel=OUTPUT)
+    ] = Path("cppthemes-out"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress messages.", rich_help_panel=OUTPUT)
     ] = False,
     pseudonymize: PseudoOpt = False,
     names: NamesOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Embedding model: a name, a folder, 'multilingual', 'static', 'onnx-int8' or "
+            "'onnx-fp32'.",
+            rich_help_panel=SPEED,
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Where to embed: local or dask.", rich_help_panel=SPEED),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Embedding cache folder.", rich_help_panel=SPEED),
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
@@ -346,23 +414,11 @@ def refine(
 def codes_table(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
 ) -> None:
-    """The run's codes as a table: id, label, size, prevalence, stability, status."""
-    from cppthemes.cli.review import code_rows
+    """The run's codes: status, theme, size, participants, transcripts, stability, weak and
+    unstable flags."""
+    from cppthemes.cli.review import codes_table as table
 
-    table = Table(
-        "id",
-        "label",
-        "size",
-        "speakers",
-        "transcripts",
-        "stability",
-        "status",
-        "theme",
-        title=str(run_dir),
-    )
-    for row in code_rows(run_dir):
-        table.add_row(*row)
-    Console(highlight=False).print(table)
+    Console(highlight=False).print(table(run_dir))
 
 
 @app.command()

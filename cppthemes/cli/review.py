@@ -8,28 +8,58 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.table import Table
+
 from cppthemes.errors import RunDirError
-from cppthemes.report.context import prevalence_line, quote_where
+from cppthemes.report.context import prevalence_line, quote_where, unstable_codes
 from cppthemes.runfolder import load_run
+
+# (heading, right-aligned): numbers are right-aligned so they compare down a column.
+COLUMNS = (
+    ("id", False), ("label", False), ("status", False), ("theme", False), ("size", True),
+    ("participants", True), ("transcripts", True), ("stability", True), ("weak", False),
+    ("unstable", False),
+)  # fmt: skip
 
 
 def code_rows(run_dir: Path) -> list[tuple[str, ...]]:
-    """One row per code: id, label, size, speakers, transcripts, stability, status, theme."""
+    """One row per code, in COLUMNS order; flags say "weak" / "unstable", else nothing."""
     result = load_run(run_dir)
     theme_of = result.theme_of()
+    unstable = unstable_codes(result)
     return [
         (
             c.id,
             c.label,
+            c.status,
+            theme_of.get(c.id, ""),
             str(c.size),
             str(c.prevalence.speakers),
             f"{c.prevalence.transcripts}/{c.prevalence.transcripts_total}",
             "" if c.stability is None else f"{c.stability:.2f}",
-            c.status,
-            theme_of.get(c.id, ""),
+            "weak" if c.weak else "",
+            "unstable" if c.id in unstable else "",
         )
         for c in result.codes
     ]
+
+
+def codes_table(run_dir: Path) -> Table:
+    """``cppthemes codes``: the codes as a table, with a caption saying how many to check."""
+    rows = code_rows(run_dir)
+    weak = sum(1 for r in rows if r[8])
+    unstable = sum(1 for r in rows if r[9])
+    caption = (
+        f"{len(rows)} codes; {weak} weak (low coherence or distinctiveness), {unstable} "
+        "unstable (change when re-clustered): read their passages before relying on them. "
+        f"`cppthemes show {run_dir} ID` prints one code."
+    )
+    table = Table(title=str(run_dir), caption=caption, caption_justify="left")
+    for heading, right in COLUMNS:
+        table.add_column(heading, justify="right" if right else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def code_detail(run_dir: Path, code_id: str) -> str:

@@ -11,9 +11,9 @@ importer does with them (QualCoder, observed; see docs/reports.md):
 - every selection is checked against its source text before anything is written;
 - GUIDs are uuid5 of the corpus fingerprint and the item's id, so re-exports diff cleanly.
 
-Speakers become Cases (one per speaker per transcript, as prevalence counts them), linked to
-their coded selections; manifest attributes become Variables, with values on each TextSource
-and on each of its speakers' Cases.
+Participants become Cases that hold their passages (see export/cases.py for the form, which
+is what QualCoder reads); transcript metadata become file variables on each TextSource; the
+run's model and settings travel as the project's Description.
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ import io
 import re
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lxml import etree
 
 from cppthemes import __version__
 from cppthemes.errors import ExportError
+from cppthemes.export.cases import (
+    CASE_CODE_COLOUR,
+    Person,
+    people,
+    people_by,
+    person_attribute,
+    project_description,
+)
 from cppthemes.palette import code_colour
 from cppthemes.provenance import kind_of, place
 from cppthemes.records import Passage, Result, Transcript
@@ -65,10 +73,10 @@ class _Guids:
         return str(uuid.uuid5(self._ns, "\0".join((kind, *parts))))
 
 
-def _unique_names(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+def _unique_names(items: Iterable[tuple[str, str]], taken: Iterable[str] = ()) -> dict[str, str]:
     """id -> display name, unique across the whole codebook (importers drop duplicates)."""
     names: dict[str, str] = {}
-    seen: set[str] = set()
+    seen: set[str] = set(taken)
     for key, name in items:
         candidate, n = name, 2
         while candidate.casefold() in seen:
@@ -160,6 +168,138 @@ def _source_bytes(t: Transcript) -> bytes:
     return t.plain_text.encode("utf-8")
 
 
+def _variables(
+    project: etree._Element, guids: _Guids, ns: str, files: list[str], persons: list[str]
+) -> None:
+    """File variables (transcript metadata) and, apart from them, case (person) variables."""
+    if not files and not persons:
+        return
+    variables = etree.SubElement(project, f"{{{ns}}}Variables")
+    for kind, names in (("variable", files), ("person-variable", persons)):
+        for name in names:
+            label = name if kind == "variable" else person_attribute(name)
+            etree.SubElement(
+                variables,
+                f"{{{ns}}}Variable",
+                guid=guids(kind, name),
+                name=_clean(label),
+                typeOfVariable="Text",
+            )
+
+
+def _add_values(
+    parent: etree._Element, ns: str, values: Iterable[tuple[str, str]], guid: Callable[[str], str]
+) -> None:
+    for name, value in values:
+        vv = etree.SubElement(parent, f"{{{ns}}}VariableValue")
+        etree.SubElement(vv, f"{{{ns}}}VariableRef", targetGUID=guid(name))
+        etree.SubElement(vv, f"{{{ns}}}TextValue").text = _clean(value)
+
+
+def _case_codes(
+    codes_el: etree._Element, guids: _Guids, ns: str, persons: list[Person]
+) -> dict[str, str]:
+    """A codable code per person, with the case's GUID (QualCoder and NVivo read cases so).
+
+    Returns passage id -> the GUID of its person's case code.
+    """
+    taken = {str(el.get("name")).casefold() for el in codes_el.iter(f"{{{ns}}}Code")}
+    names = _unique_names([(p.name, f"Case: {p.name}") for p in persons], taken)
+    case_of: dict[str, str] = {}
+    for person in persons:
+        guid = guids("case", *person.key)
+        el = etree.SubElement(
+            codes_el,
+            f"{{{ns}}}Code",
+            guid=guid,
+            name=_clean(names[person.name]),
+            isCodable="true",
+            color=CASE_CODE_COLOUR,
+        )
+        etree.SubElement(el, f"{{{ns}}}Description").text = _clean(
+            f"The passages of {person.name}: the text of the case of that name (QualCoder and "
+            "NVivo turn this code into the case on import)."
+        )
+        case_of.update((pid, guid) for pid in person.passage_ids)
+    return case_of
+
+
+def _cases(project: etree._Element, guids: _Guids, ns: str, persons: list[Person]) -> None:
+    if not persons:
+        return
+    cases = etree.SubElement(project, f"{{{ns}}}Cases")
+    for person in persons:
+        guid = guids("case", *person.key)
+        case = etree.SubElement(cases, f"{{{ns}}}Case", guid=guid, name=_clean(person.name))
+        etree.SubElement(case, f"{{{ns}}}Description").text = _clean(
+            f"Participant {person.speaker}: {len(person.passage_ids)} passages in "
+            + ", ".join(person.transcripts)
+        )
+        etree.SubElement(case, f"{{{ns}}}CodeRef", targetGUID=guid)
+        _add_values(case, ns, person.attributes, lambda n: guids("person-variable", n))
+        for pid in person.passage_ids:
+            etree.SubElement(case, f"{{{ns}}}SelectionRef", targetGUID=guids("selection", pid))
+
+
+def _selection(
+    source: etree._Element, guids: _Guids, ns: str, user: str, p: Passage, codes: list[str]
+) -> None:
+    """A passage's selection with one coding per code GUID (its code, its person's case)."""
+    selection = etree.SubElement(
+        source,
+        f"{{{ns}}}PlainTextSelection",
+        guid=guids("selection", p.id),
+        name=_clean(f"{p.speaker}, {_where(p)}"),
+        startPosition=str(p.char_start),
+        endPosition=str(p.char_end),
+        creatingUser=user,
+    )
+    for code_guid in codes:
+        coding = etree.SubElement(
+            selection,
+            f"{{{ns}}}Coding",
+            guid=guids("coding", p.id, code_guid),
+            creatingUser=user,
+        )
+        etree.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=code_guid)
+
+
+def _sources(
+    project: etree._Element, guids: _Guids, ns: str, user: str, result: Result,
+    case_of: dict[str, str],
+) -> dict[str, bytes]:  # fmt: skip
+    """TextSources with their selections and file variables; returns the zip's source files."""
+    known_codes = {c.id for c in result.codes}
+    by_transcript: dict[str, list[Passage]] = {}
+    for p in result.passages:
+        if result.passage_codes.get(p.id) is not None or p.id in case_of:
+            by_transcript.setdefault(p.transcript_id, []).append(p)
+    files: dict[str, bytes] = {}
+    sources = etree.SubElement(project, f"{{{ns}}}Sources")
+    for t in result.transcripts:
+        guid = guids("source", t.source)
+        files[f"sources/{guid}.txt"] = _source_bytes(t)
+        source = etree.SubElement(
+            sources,
+            f"{{{ns}}}TextSource",
+            guid=guid,
+            name=_clean(t.source),
+            plainTextPath=f"internal://{guid}.txt",
+            creatingUser=user,
+        )
+        for p in sorted(by_transcript.get(t.id, []), key=lambda p: p.char_start):
+            code = result.passage_codes.get(p.id)
+            if code is not None and code not in known_codes:
+                raise ExportError(f"passage {p.id} has code {code!r}, which is not in the codebook")
+            _check_selection(p, t)
+            codes = [guids("code", str(code))] if code is not None else []
+            _selection(
+                source, guids, ns, user, p, codes + ([case_of[p.id]] if p.id in case_of else [])
+            )
+        _add_values(source, ns, sorted(t.metadata.items()), lambda n: guids("variable", n))
+    return files
+
+
 def render_qde(result: Result) -> tuple[bytes, dict[str, bytes]]:
     """``project.qde`` and the source files it references (zip member name -> bytes)."""
     guids = _Guids(result)
@@ -175,91 +315,19 @@ def render_qde(result: Result) -> tuple[bytes, dict[str, bytes]]:
     users = etree.SubElement(project, f"{{{ns}}}Users")
     etree.SubElement(users, f"{{{ns}}}User", guid=user, name=USER_NAME)
     codebook = etree.SubElement(project, f"{{{ns}}}CodeBook")
-    codebook.append(_codes_element(result, guids, ns))
-
-    attributes = sorted({k for t in result.transcripts for k in t.metadata})
-    if attributes:
-        variables = etree.SubElement(project, f"{{{ns}}}Variables")
-        for name in attributes:
-            etree.SubElement(
-                variables,
-                f"{{{ns}}}Variable",
-                guid=guids("variable", name),
-                name=_clean(name),
-                typeOfVariable="Text",
-            )
-
-    def add_values(parent: etree._Element, metadata: dict[str, str]) -> None:
-        for name in attributes:
-            if name in metadata:
-                vv = etree.SubElement(parent, f"{{{ns}}}VariableValue")
-                etree.SubElement(vv, f"{{{ns}}}VariableRef", targetGUID=guids("variable", name))
-                etree.SubElement(vv, f"{{{ns}}}TextValue").text = _clean(metadata[name])
-
-    by_transcript: dict[str, list[Passage]] = {}
-    for p in result.passages:
-        if result.passage_codes.get(p.id) is not None:
-            by_transcript.setdefault(p.transcript_id, []).append(p)
-    known_codes = {c.id for c in result.codes}
-
-    # Cases: one per (transcript, speaker) with coded talk, linked to its selections.
-    transcripts = {t.id: t for t in result.transcripts}
-    case_selections: dict[tuple[str, str], list[str]] = {}
-    for tid, passages in by_transcript.items():
-        for p in passages:
-            case_selections.setdefault((tid, p.speaker), []).append(guids("selection", p.id))
-    if case_selections:
-        cases = etree.SubElement(project, f"{{{ns}}}Cases")
-        for (tid, speaker), selection_guids in sorted(case_selections.items()):
-            t = transcripts.get(tid)
-            case = etree.SubElement(
-                cases,
-                f"{{{ns}}}Case",
-                guid=guids("case", tid, speaker),
-                name=_clean(f"{speaker} ({tid})"),
-            )
-            etree.SubElement(case, f"{{{ns}}}Description").text = _clean(
-                f"Speaker {speaker} in {t.source if t else tid}"
-            )
-            add_values(case, t.metadata if t else {})
-            for sg in selection_guids:
-                etree.SubElement(case, f"{{{ns}}}SelectionRef", targetGUID=sg)
-
-    files: dict[str, bytes] = {}
-    sources = etree.SubElement(project, f"{{{ns}}}Sources")
-    for t in result.transcripts:
-        guid = guids("source", t.source)
-        files[f"sources/{guid}.txt"] = _source_bytes(t)
-        source = etree.SubElement(
-            sources,
-            f"{{{ns}}}TextSource",
-            guid=guid,
-            name=_clean(t.source),
-            plainTextPath=f"internal://{guid}.txt",
-            creatingUser=user,
-        )
-        for p in by_transcript.get(t.id, []):
-            code = result.passage_codes[p.id]
-            if code not in known_codes:
-                raise ExportError(f"passage {p.id} has code {code!r}, which is not in the codebook")
-            _check_selection(p, t)
-            selection = etree.SubElement(
-                source,
-                f"{{{ns}}}PlainTextSelection",
-                guid=guids("selection", p.id),
-                name=_clean(f"{p.speaker}, {_where(p)}"),
-                startPosition=str(p.char_start),
-                endPosition=str(p.char_end),
-                creatingUser=user,
-            )
-            coding = etree.SubElement(
-                selection,
-                f"{{{ns}}}Coding",
-                guid=guids("coding", p.id, str(code)),
-                creatingUser=user,
-            )
-            etree.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=guids("code", str(code)))
-        add_values(source, t.metadata)
+    codes_el = _codes_element(result, guids, ns)
+    codebook.append(codes_el)
+    linked_by = people_by(result)
+    persons = people(result, linked_by)
+    case_of = _case_codes(codes_el, guids, ns, persons)
+    file_attrs = sorted({k for t in result.transcripts for k in t.metadata})
+    person_attrs = sorted({k for p in persons for k, _ in p.attributes})
+    _variables(project, guids, ns, file_attrs, person_attrs)
+    _cases(project, guids, ns, persons)
+    files = _sources(project, guids, ns, user, result, case_of)
+    etree.SubElement(project, f"{{{ns}}}Description").text = _clean(
+        project_description(result, linked_by)
+    )
     xml = etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml, files
 

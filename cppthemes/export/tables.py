@@ -1,4 +1,8 @@
-"""Tables for spreadsheets: one row per code, one row per passage, as CSV or one workbook."""
+"""Tables for spreadsheets: codes, themes, prevalence by group, passages; CSV or one workbook.
+
+CSV files are UTF-8 with a byte-order mark by default (``export.csv_bom``): without it Excel
+on Windows reads them in the machine's code page and garbles "ø" and "é".
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,15 @@ from typing import Any
 
 from cppthemes.provenance import place
 from cppthemes.records import Result
+from cppthemes.report.context import heatmap, prevalence_line, run_setting
+
+BOM = "\ufeff"
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]], bom: bool = True) -> str:
     buffer = io.StringIO()
+    if bom:
+        buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
@@ -68,17 +77,78 @@ def codes_table(result: Result) -> Table:
     return header, rows
 
 
+def csv_bom(result: Result) -> bool:
+    """Whether CSVs start with a byte-order mark (``export.csv_bom``, on unless set false)."""
+    return bool(run_setting(result, "export", "csv_bom", True))
+
+
 def codes_csv(result: Result) -> str:
     header, rows = codes_table(result)
     fixed = [header.index("coherence"), header.index("distinctiveness")]
     for row in rows:
         for i in fixed:
             row[i] = f"{row[i]:.3f}"
-    return _csv(header, rows)
+    return _csv(header, rows, csv_bom(result))
 
 
 def passages_csv(result: Result) -> str:
-    return _csv(*passages_table(result))
+    return _csv(*passages_table(result), bom=csv_bom(result))
+
+
+def themes_table(result: Result) -> Table:
+    """One row per theme: its label and description (which appear nowhere else), its codes
+    with their labels, its size and the prevalence sentence an analyst writes up."""
+    labels = {c.id: c.label for c in result.codes}
+    sizes = {c.id: c.size for c in result.codes}
+    header = [
+        "id", "label", "description", "codes", "code_labels", "size", "speakers", "transcripts",
+        "prevalence",
+    ]  # fmt: skip
+    rows = [
+        [
+            t.id,
+            t.label,
+            t.description,
+            "; ".join(t.code_ids),
+            "; ".join(labels.get(c, "") for c in t.code_ids),
+            sum(sizes.get(c, 0) for c in t.code_ids),
+            t.prevalence.speakers,
+            t.prevalence.transcripts,
+            prevalence_line(t.prevalence),
+        ]
+        for t in result.themes
+    ]
+    return header, rows
+
+
+def prevalence_table(result: Result) -> Table:
+    """Passages of each code and theme per group, as counts and as shares of the group.
+
+    Groups are the metadata values (``wave=1``...) or, without metadata, the transcripts, as
+    in the report's heatmap; a share divides by all of the group's passages (first row), so
+    groups of different sizes compare fairly. Shares are fractions (0.25 = 25%).
+    """
+    hm = heatmap(result)
+    header = ["kind", "id", "label", "passages"]
+    for column in hm.columns:
+        header += [f"{column} n", f"{column} %"]
+    totals: list[Any] = ["all", "", "all passages", len(result.passages)]
+    for n in hm.group_totals:
+        totals += [n, 1.0 if n else 0.0]
+    rows = [totals]
+    index = {c.id: i for i, c in enumerate(result.codes)}
+
+    def row(kind: str, ident: str, label: str, members: Sequence[str]) -> list[Any]:
+        picked = [index[m] for m in members if m in index]
+        counts = hm.counts[picked].sum(axis=0) if picked else [0] * len(hm.columns)
+        out: list[Any] = [kind, ident, label, int(sum(result.codes[i].size for i in picked))]
+        for n, total in zip(counts, hm.group_totals, strict=True):
+            out += [int(n), round(int(n) / total, 4) if total else 0.0]
+        return out
+
+    rows += [row("theme", t.id, t.label, t.code_ids) for t in result.themes]
+    rows += [row("code", c.id, c.label, [c.id]) for c in result.codes]
+    return header, rows
 
 
 def passages_table(result: Result) -> Table:

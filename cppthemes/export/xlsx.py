@@ -1,4 +1,7 @@
-"""One Excel workbook with the codes and passages sheets (the same tables as the CSV files)."""
+"""One Excel workbook: codes, themes, prevalence (counts and % of each group) and passages.
+
+The codes and passages sheets hold the same tables as the CSV files.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
-from cppthemes.export.tables import codes_table, passages_table
+from cppthemes.export.tables import codes_table, passages_table, prevalence_table, themes_table
 from cppthemes.records import Result
 
 # Characters an .xlsx file cannot hold (XML 1.0 forbids them); transcripts rarely have them,
@@ -23,7 +26,10 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A fixed timestamp in the workbook's properties and its zip members, so the file says nothing
 # about when it was rendered and two exports of one run are byte-identical.
 _EPOCH = datetime(2000, 1, 1)
-_WIDTHS = {"text": 80, "keyphrases": 60, "label": 30, "source": 28}
+_WIDTHS = {
+    "text": 80, "keyphrases": 60, "label": 30, "source": 28, "description": 50, "prevalence": 60,
+    "code_labels": 50,
+}  # fmt: skip
 
 
 def _set(cell: Cell, value: Any) -> None:
@@ -36,7 +42,8 @@ def _set(cell: Cell, value: Any) -> None:
 
 
 def render_xlsx(result: Result) -> bytes:
-    """The workbook as bytes: sheets ``codes`` and ``passages``, header row frozen."""
+    """The workbook as bytes: sheets ``codes``, ``themes``, ``prevalence``, ``passages``;
+    header rows frozen, filters on, shares shown as percentages."""
     wb = Workbook()
     wb.properties.creator = "cppthemes"
     wb.properties.created = _EPOCH
@@ -46,6 +53,8 @@ def render_xlsx(result: Result) -> bytes:
     wb.remove(first)
     for name, (header, rows) in (
         ("codes", codes_table(result)),
+        ("themes", themes_table(result)),
+        ("prevalence", prevalence_table(result)),
         ("passages", passages_table(result)),
     ):
         ws = wb.create_sheet(name)
@@ -60,6 +69,8 @@ def render_xlsx(result: Result) -> bytes:
                 _set(cell, value)
                 if header[col - 1] == "text":
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+                elif name == "prevalence" and header[col - 1].endswith(" %"):
+                    cell.number_format = "0.0%"
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
     buffer = io.BytesIO()

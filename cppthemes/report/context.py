@@ -356,3 +356,44 @@ def _tree_lines(nodes: object) -> list[str]:
         for n in nodes
         if isinstance(n, dict) and {"id", "children", "distance"} <= set(n)
     ]
+
+
+# Run info as reports and exports read it: every read of ``Result.info`` outside this module
+# goes through these, so the typed run info that replaces the dict changes one place.
+
+
+def run_config(result: Result) -> dict[str, Any]:
+    """The run's settings as recorded (section -> key -> value); {} when none were."""
+    config = result.info.get("config")
+    return config if isinstance(config, dict) else {}
+
+
+def run_setting(result: Result, section: str, key: str, default: Any) -> Any:
+    """One recorded setting, ``default`` when the run did not record it (older run folders)."""
+    sect = run_config(result).get(section)
+    return sect.get(key, default) if isinstance(sect, dict) else default
+
+
+def unstable_codes(result: Result) -> set[str]:
+    """Ids of the codes the stability check flagged (below ``cluster.unstable_below``)."""
+    raw = result.info.get("stability")
+    listed = raw.get("unstable_codes") if isinstance(raw, dict) else None
+    return {str(c) for c in listed} if isinstance(listed, list) else set()
+
+
+def theme_tree(result: Result) -> list[dict[str, Any]]:
+    """The merge tree of code centres: nodes {id, children, distance}, bottom up."""
+    nodes = result.info.get("theme_tree")
+    if not isinstance(nodes, list):
+        return []
+    return [n for n in nodes if isinstance(n, dict) and {"id", "children", "distance"} <= set(n)]
+
+
+def run_model(result: Result) -> str:
+    """The embedding model's id as the run recorded it ("?" when unknown)."""
+    return str(result.info.get("model") or "?")
+
+
+def run_version(result: Result) -> str:
+    """The cppthemes version that made the run ("" when unknown)."""
+    return str(result.info.get("version") or "")

@@ -60,7 +60,9 @@ def render_context(ctx: ReportContext) -> str:
         "",
         "Proposed by cppthemes for an analyst to review: every code below is a suggestion, and "
         "every quote is verbatim with its file, speaker and line. report.html has the same "
-        "content with a prevalence heatmap and a map of the passages.",
+        "content and more to work with: every passage of every code with the turns around it, "
+        "a prevalence heatmap whose numbers open their passages, search and filters, a theme "
+        "dendrogram and a map of the passages.",
         "",
     ]
     if ctx.warnings:

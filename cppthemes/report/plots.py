@@ -1,12 +1,13 @@
 """Figures for report.html, written directly as SVG text (no plotting library).
 
-Each function returns an SVG document as text. The report embeds it as a base64 ``data:``
-image, so participants' words in labels can never act as markup in the page (and every label
-is XML-escaped, with the characters XML forbids removed, so a label can never break the image
-either). Written by hand rather than with matplotlib: drawing the heatmap of swda-small's codes
-took matplotlib about 7 s of a 23 s rerun on the 2-core machine, importing it more; the
-figures are rectangles, markers and text, and plain string formatting makes the same picture
-in milliseconds, deterministic by construction. Text widths are estimated (0.6 em a
+Each function returns an SVG document as text. Every label and tooltip is XML-escaped, with
+the characters XML forbids removed, so participants' words can never act as markup, whether
+the report embeds the figure as a ``data:`` image (the theme tree) or inline (the passage map,
+for its tooltips). The heatmap is an HTML table now (its numbers are links); the colour scale
+here is shared with it. Written by hand rather than with matplotlib: drawing the heatmap of
+swda-small's codes took matplotlib about 7 s of a 23 s rerun on the 2-core machine, importing
+it more; the figures are rectangles, markers and text, and plain string formatting makes the
+same picture in milliseconds, deterministic by construction. Text widths are estimated (0.6 em a
 character), which is all the layout needs: margins, never clipping.
 """
 
@@ -61,94 +62,44 @@ def _document(width: float, height: float, body: list[str]) -> str:
     )
 
 
-def heatmap_svg(
-    rows: Sequence[str], columns: Sequence[str], counts: np.ndarray, shares: np.ndarray
-) -> str:
-    """Codes x groups: colour = share of the group's passages in the code; text = count."""
-    cell_w, cell_h, size = 56.0, 24.0, 12.0
-    left = 12 + max((_width(r, size) for r in rows), default=0.0)
-    top = 12.0
-    # Column labels run at 40 degrees below the grid: their height is their width's sine.
-    below = 16 + 0.65 * max((_width(c, size) for c in columns), default=0.0)
-    grid_w, grid_h = cell_w * len(columns), cell_h * len(rows)
-    bar_x = left + grid_w + 18
-    width = bar_x + 16 + 60 + 22
-    # The bar is at least tall enough for its rotated caption (about 150 px at 11 px).
-    bar_h = max(grid_h, 170.0)
-    height = top + max(grid_h + below, bar_h) + 8
-    peak = float(shares.max()) * 100 if shares.size else 0.0
-    body: list[str] = []
-    for i, row in enumerate(rows):
-        y = top + i * cell_h
-        body.append(
-            f'<text x="{left - 6:.1f}" y="{y + cell_h / 2:.1f}" font-size="{size:.0f}" '
-            f'text-anchor="end" dominant-baseline="central">{_text(row)}</text>'
-        )
-        for j in range(len(columns)):
-            x = left + j * cell_w
-            share = float(shares[i, j]) * 100
-            fill = blues(share / peak) if peak > 0 else BLUES[0]
-            dark = peak > 0 and share > peak * 0.6
-            body.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w:.1f}" height="{cell_h:.1f}" '
-                f'fill="{fill}"><title>{share:.1f}%</title></rect>'
-            )
-            body.append(
-                f'<text x="{x + cell_w / 2:.1f}" y="{y + cell_h / 2:.1f}" font-size="11" '
-                f'text-anchor="middle" dominant-baseline="central" '
-                f'fill="{"#ffffff" if dark else "#222222"}">{int(counts[i, j])}</text>'
-            )
-    for j, column in enumerate(columns):
-        x = left + (j + 0.5) * cell_w
-        y = top + grid_h + 10
-        body.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:.0f}" text-anchor="end" '
-            f'transform="rotate(-40 {x:.1f} {y:.1f})">{_text(column)}</text>'
-        )
-    # The colour bar: the scale from 0 to the largest share, five ticks.
-    body.append(
-        '<defs><linearGradient id="scale" x1="0" y1="1" x2="0" y2="0">'
-        + "".join(
-            f'<stop offset="{k / (len(BLUES) - 1):.3f}" stop-color="{c}"/>'
-            for k, c in enumerate(BLUES)
-        )
-        + "</linearGradient></defs>"
-    )
-    body.append(
-        f'<rect x="{bar_x:.1f}" y="{top:.1f}" width="16" height="{bar_h:.1f}" '
-        'fill="url(#scale)" stroke="#888888" stroke-width="0.5"/>'
-    )
-    for k in range(5):
-        value = peak * k / 4
-        y = top + bar_h * (1 - k / 4)
-        body.append(
-            f'<text x="{bar_x + 20:.1f}" y="{y:.1f}" font-size="10" '
-            f'dominant-baseline="central">{value:.0f}</text>'
-        )
-    label_x, label_y = bar_x + 56, top + bar_h / 2
-    body.append(
-        f'<text x="{label_x:.1f}" y="{label_y:.1f}" font-size="11" text-anchor="middle" '
-        f'transform="rotate(-90 {label_x:.1f} {label_y:.1f})">% of the group\'s passages</text>'
-    )
-    return _document(width, height, body)
-
-
-def _marker(shape: int, x: float, y: float, r: float, fill: str) -> str:
+def _marker(shape: int, x: float, y: float, r: float, fill: str, title: str = "") -> str:
+    """A circle, triangle (shape 1) or square (shape 2); ``title`` becomes its tooltip."""
     if shape == 1:  # triangle
-        return (
-            f'<polygon points="{x:.1f},{y - r * 1.2:.1f} {x - r * 1.1:.1f},{y + r * 0.8:.1f} '
-            f'{x + r * 1.1:.1f},{y + r * 0.8:.1f}" fill="{fill}"/>'
+        tag, attrs = (
+            "polygon",
+            (
+                f'points="{x:.1f},{y - r * 1.2:.1f} {x - r * 1.1:.1f},{y + r * 0.8:.1f} '
+                f'{x + r * 1.1:.1f},{y + r * 0.8:.1f}"'
+            ),
         )
-    if shape == 2:  # square
-        return (
-            f'<rect x="{x - r * 0.9:.1f}" y="{y - r * 0.9:.1f}" width="{r * 1.8:.1f}" '
-            f'height="{r * 1.8:.1f}" fill="{fill}"/>'
+    elif shape == 2:  # square
+        tag, attrs = (
+            "rect",
+            (
+                f'x="{x - r * 0.9:.1f}" y="{y - r * 0.9:.1f}" width="{r * 1.8:.1f}" '
+                f'height="{r * 1.8:.1f}"'
+            ),
         )
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}"/>'
+    else:
+        tag, attrs = "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"'
+    if title:
+        return f'<{tag} {attrs} fill="{fill}"><title>{_text(title)}</title></{tag}>'
+    return f'<{tag} {attrs} fill="{fill}"/>'
 
 
-def map_svg(xy: np.ndarray, code_index: Sequence[int], legend: Sequence[str], uncoded: int) -> str:
-    """Passages on their 2-D map; colour = code (by position in the codebook), grey = uncoded."""
+def map_svg(
+    xy: np.ndarray,
+    code_index: Sequence[int],
+    legend: Sequence[str],
+    uncoded: int,
+    hover: Sequence[str] | None = None,
+    marks: Sequence[str] | None = None,
+) -> str:
+    """Passages on their 2-D map; colour = group ``k`` of ``legend`` (a theme), grey = uncoded.
+
+    ``hover`` gives each point a tooltip (inline SVG shows ``<title>``); ``marks`` a short
+    name drawn at the centre of each group's points, so the map reads without the legend.
+    """
     plot_x, plot_y, plot_w, plot_h = 40.0, 12.0, 560.0, 520.0
     entries = ([(-1, f"uncoded ({uncoded})")] if uncoded else []) + list(enumerate(legend))
     legend_x = plot_x + plot_w + 16
@@ -169,10 +120,20 @@ def map_svg(xy: np.ndarray, code_index: Sequence[int], legend: Sequence[str], un
         for k in [-1, *range(len(legend))]:  # uncoded underneath, then codes in order
             mask = np.flatnonzero(index == k) if k >= 0 else np.flatnonzero(index < 0)
             fill = UNCODED if k < 0 else code_colour(k)
-            # Colours repeat after 20 codes; the marker tells such codes apart.
+            # Colours repeat after 20 groups; the marker tells such groups apart.
             shape = 0 if k < 0 else (k // len(PALETTE)) % 3
             radius = 1.8 if k < 0 else 2.3
-            body.extend(_marker(shape, sx[i], sy[i], radius, fill) for i in mask)
+            tips = hover if hover is not None else [""] * len(points)
+            body.extend(_marker(shape, sx[i], sy[i], radius, fill, tips[int(i)]) for i in mask)
+        for k, mark in enumerate(marks or []):
+            mask = np.flatnonzero(index == k)
+            if len(mask):
+                body.append(
+                    f'<text x="{sx[mask].mean():.1f}" y="{sy[mask].mean():.1f}" font-size="13" '
+                    'font-weight="bold" text-anchor="middle" dominant-baseline="central" '
+                    'stroke="#ffffff" stroke-width="3" paint-order="stroke" fill="#1d232a">'
+                    f"{_text(mark)}</text>"
+                )
     body.append(
         f'<text x="{plot_x + plot_w / 2:.1f}" y="{plot_y + plot_h + 22:.1f}" font-size="12" '
         'text-anchor="middle">first principal component of the passage vectors</text>'
