@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Role = Literal["participant", "facilitator"]
@@ -123,6 +124,88 @@ class Prevalence:
     by_metadata: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+class CodeStatus(StrEnum):
+    """Where a code stands, in the words codebook.yaml allows (docs/codebook.md): the tool's
+    own (candidate, kept, seeded, deductive), an analyst's anchors (keep, renamed, final) and
+    discards. A ``StrEnum``, so it is written to codebook.yaml, run.json and the report as its
+    word, and an analyst's word is kept as written."""
+
+    CANDIDATE = "candidate"
+    KEPT = "kept"
+    KEEP = "keep"
+    RENAMED = "renamed"
+    FINAL = "final"
+    SEEDED = "seeded"
+    DEDUCTIVE = "deductive"
+    DISCARDED = "discarded"
+    DISCARD = "discard"
+
+    @classmethod
+    def of(cls, word: object) -> CodeStatus:
+        """The status a word of codebook.yaml names (any case); no word is a candidate."""
+        text = str(word or "").strip().lower()
+        return cls(text) if text in cls._value2member_map_ else cls.CANDIDATE
+
+    @property
+    def anchors(self) -> bool:
+        """Whether the analyst (or a framework) stands behind the code: a rerun keeps it."""
+        return self in _ANCHORS
+
+    @property
+    def discards(self) -> bool:
+        return self in (CodeStatus.DISCARDED, CodeStatus.DISCARD)
+
+
+_ANCHORS = frozenset(
+    {
+        CodeStatus.KEPT,
+        CodeStatus.KEEP,
+        CodeStatus.SEEDED,
+        CodeStatus.DEDUCTIVE,
+        CodeStatus.RENAMED,
+        CodeStatus.FINAL,
+    }
+)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of the codebook's audit trail (audit.jsonl, the report's audit table).
+
+    ``rule`` is the decision or change ("merge", "not applied", "membership", ...), ``code``
+    the code or theme it concerns, ``what`` the sentence an analyst reads; membership changes
+    count the passages ``gained`` and ``lost``.
+    """
+
+    rule: str
+    code: str
+    what: str
+    run: int = 0
+    gained: int | None = None
+    lost: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of audit.jsonl: run, rule, code, what (then gained, lost)."""
+        out: dict[str, Any] = {"run": self.run, "rule": self.rule, "code": self.code}
+        out["what"] = self.what
+        if self.gained is not None or self.lost is not None:
+            out["gained"], out["lost"] = self.gained, self.lost
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
+        """An event read back from audit.jsonl (older files may lack ``run``)."""
+        gained, lost = data.get("gained"), data.get("lost")
+        return cls(
+            rule=str(data.get("rule") or ""),
+            code=str(data.get("code") or ""),
+            what=str(data.get("what") or ""),
+            run=int(data.get("run") or 0),
+            gained=None if gained is None else int(gained),
+            lost=None if lost is None else int(lost),
+        )
+
+
 @dataclass(frozen=True)
 class Code:
     """A candidate code: a cluster of passages with its label, words and quotes."""
@@ -137,7 +220,7 @@ class Code:
     distinctiveness: float = 0.0
     nearest_code: str | None = None
     weak: bool = False
-    status: str = "candidate"
+    status: CodeStatus = CodeStatus.CANDIDATE
     description: str = ""
     # Mean best-match Jaccard over resampled re-clusterings (0-1); None when not measured.
     stability: float | None = None
@@ -202,8 +285,8 @@ class Result:
     # Passage id -> (x, y): a 2-D projection of the passage vectors for the map in report.html,
     # stored in passages.jsonl so exports can redraw it without embedding again.
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # The codebook's audit trail (one mapping per recorded decision or change), if any.
-    audit: tuple[dict[str, Any], ...] = ()
+    # The codebook's audit trail (one event per recorded decision or change), if any.
+    audit: tuple[AuditEvent, ...] = ()
     # Passage id -> closest framework construct (name, cosine similarity), with --framework.
     passage_constructs: dict[str, tuple[str, float]] = field(default_factory=dict)
     # With privacy.pseudonymize: name -> pseudonym. Private: written beside the run folder

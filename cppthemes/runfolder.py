@@ -24,7 +24,9 @@ from cppthemes.export import codes_csv, passages_csv, render_qdc, render_qdpx, r
 from cppthemes.files import atomic_write_text, sha256_bytes, write_all
 from cppthemes.pseudonymize import pseudonym_map_path, pseudonyms_csv
 from cppthemes.records import (
+    AuditEvent,
     Code,
+    CodeStatus,
     Passage,
     Prevalence,
     Quote,
@@ -318,7 +320,8 @@ def write_run(
     rendered["run.json"] = _json_escaping_surrogates(json.dumps(run, indent=2, ensure_ascii=False))
     if result.audit:
         rendered[AUDIT_FILE] = "".join(
-            json.dumps(e, ensure_ascii=False, sort_keys=False) + "\n" for e in result.audit
+            json.dumps(e.as_dict(), ensure_ascii=False, sort_keys=False) + "\n"
+            for e in result.audit
         )
     recorded = _recorded_hashes(out_dir)
     if result.pseudonyms:
@@ -593,7 +596,7 @@ def load_run(run_dir: Path) -> Result:
                     quotes=tuple(quotes),
                     prevalence=_prevalence(c.get("prevalence")),
                     coherence=float(c.get("coherence") or 0.0),
-                    status=str(c.get("status") or "candidate"),
+                    status=CodeStatus.of(c.get("status")),
                     description=str(c.get("description") or ""),
                     stability=float(stability) if stability is not None else None,
                     distinctiveness=float(c.get("distinctiveness") or 0.0),
@@ -623,7 +626,11 @@ def load_run(run_dir: Path) -> Result:
     }
     stats = SegmentStats(**numbers, strategy=str(counts.get("strategy", "turn")))
     audit_path = run_dir / AUDIT_FILE
-    audit = tuple(_read_jsonl(audit_path)) if audit_path.is_file() else ()
+    audit = (
+        tuple(AuditEvent.from_dict(e) for e in _read_jsonl(audit_path))
+        if audit_path.is_file()
+        else ()
+    )
     info: dict[str, object] = {
         "version": run.get("cppthemes"),
         "model": (run.get("model") or {}).get("id"),

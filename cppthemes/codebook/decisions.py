@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from cppthemes.errors import RunDirError
+from cppthemes.records import AuditEvent, CodeStatus
 
 # Statuses that make a code an anchor: the analyst (or a framework) stands behind it.
-ANCHOR_STATUSES = frozenset({"kept", "keep", "seeded", "deductive", "renamed", "final"})
-DISCARD_STATUSES = frozenset({"discard", "discarded"})
+ANCHOR_STATUSES = frozenset(str(s) for s in CodeStatus if s.anchors)
+DISCARD_STATUSES = frozenset(str(s) for s in CodeStatus if s.discards)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class SeedSpec:
     passages: tuple[str, ...] = ()
     id: str | None = None
     theme: str | None = None
-    status: str = "seeded"
+    status: CodeStatus = CodeStatus.SEEDED
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Previous:
     """What the previous run in a folder decided: memberships, audit trail, snapshot."""
 
     members: dict[str, tuple[str, ...]]
-    audit: tuple[dict[str, Any], ...]
+    audit: tuple[AuditEvent, ...]
     snapshot: dict[str, dict[str, Any]]
 
 
@@ -125,7 +126,7 @@ def read_previous(run_dir: Path) -> Previous | None:
     snapshot = ((run.get("codebook") or {}).get("codes")) or {}
     return Previous(
         members={k: tuple(v) for k, v in members.items()},
-        audit=tuple(audit),
+        audit=tuple(AuditEvent.from_dict(e) for e in audit),
         snapshot={str(k): dict(v) for k, v in snapshot.items()},
     )
 

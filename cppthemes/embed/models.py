@@ -83,6 +83,22 @@ def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
     )
 
 
+def check_model(cfg: EmbedConfig) -> None:
+    """Raise ``ModelError`` now (milliseconds) when ``embed.model`` names no model this machine
+    has, instead of after ingest and segmentation: a known name, a model folder, or a hub
+    name already in the local cache. An endpoint names its model itself."""
+    if cfg.endpoint:
+        return
+    from cppthemes.embed.embedder import resolve_model
+    from cppthemes.embed.multilingual import MULTILINGUAL_NAMES
+    from cppthemes.embed.onnx_model import ONNX_NAMES
+    from cppthemes.embed.static_model import STATIC_NAME
+
+    if cfg.model in {*MULTILINGUAL_NAMES, *ONNX_NAMES, STATIC_NAME}:
+        return
+    resolve_model(cfg.model)
+
+
 def _packaged_onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
     from cppthemes.embed.embedder import resolve_model, weights_digest
     from cppthemes.embed.onnx_model import FP32_NAME, OnnxEmbedder, ensure_auto_export

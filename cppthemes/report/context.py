@@ -141,7 +141,7 @@ def _code(
         "label": code.label,
         "colour": code_colour(index),
         "theme": theme,
-        "status": code.status,
+        "status": str(code.status),
         "description": code.description,
         "keyphrases": list(code.keyphrases),
         "size": code.size,
@@ -328,9 +328,10 @@ def build_context(result: Result) -> ReportContext:
     loose = [c.id for c in result.codes if c.id not in theme_of]
 
     audit_columns: list[str] = []
-    for decision in result.audit:
+    decisions = [e.as_dict() for e in result.audit]
+    for decision in decisions:
         audit_columns.extend(str(k) for k in decision if k not in audit_columns)
-    audit = [[_value(d.get(k)) for k in audit_columns] for d in result.audit]
+    audit = [[_value(d.get(k)) for k in audit_columns] for d in decisions]
     return ReportContext(
         warnings=warnings,
         overview=overview,
