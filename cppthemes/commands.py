@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cppthemes.config import Config
-from cppthemes.ingest import Skipped
-from cppthemes.records import Result, Transcript
+from cppthemes.records import Result, Skipped, Transcript
 
 Progress = Callable[[str, int, int], None]
 

@@ -171,7 +171,7 @@ def run_inputs(run: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def score_run(run_dir: Path, gold_path: Path, *, per_file_labels: bool = False) -> Scores:
     """`score` for a run folder: its passages, and from run.json what it read and skipped."""
-    from cppthemes.runfolder import read_passages, read_run_json
+    from cppthemes.codec import read_passages, read_run_json
 
     passages = read_passages(run_dir)
     read, not_read = run_inputs(read_run_json(run_dir))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cppthemes.accounting import Account, corpus_warnings, fail_on_warnings
+from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster.themes import theme_linkage, tree_records
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
@@ -27,12 +27,12 @@ from cppthemes.embed.engines import ChunkEncoder, open_encoder
 from cppthemes.embed.models import load_embedder
 from cppthemes.embed.similarity import model_relative, scale_of
 from cppthemes.errors import InputError
-from cppthemes.ingest import Corpus, Skipped, load_corpus
+from cppthemes.ingest import Corpus, load_corpus
 from cppthemes.label import passage_terms
 from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
-from cppthemes.records import Code, Passage, Result, SegmentStats, Transcript
+from cppthemes.records import Account, Code, Passage, Result, SegmentStats, Skipped, Transcript
 from cppthemes.runinfo import Embedded, run_info
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.sentcache import CachedSentences

@@ -9,9 +9,12 @@ ends), end exclusive, which is also what REFI-QDA exchange files expect.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal
+
+from cppthemes.errors import CppthemesError, InputError
 
 Role = Literal["participant", "facilitator"]
 Metadata = dict[str, str]
@@ -272,6 +275,92 @@ class SegmentStats:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A file (or part of one) that was not read, and why; ``str()`` is the one-line form."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.path}: {self.reason}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_error(cls, exc: CppthemesError, path: Path) -> Skipped:
+        if isinstance(exc, InputError):
+            return cls(exc.path, exc.line, exc.message)
+        return cls(str(path), None, str(exc))
+
+
+@dataclass(frozen=True)
+class Account:
+    """What one transcript gave, line by line (``passages`` is None before segmentation)."""
+
+    source: str
+    path: str
+    lines: int
+    lines_in_turns: int
+    lines_in_no_turn: int
+    turns: int
+    facilitator_turns: int
+    participant_turns: int
+    backchannels: int
+    speakers: int
+    passages: int | None
+    facilitators: tuple[str, ...]
+    roles_from: str
+    roles_evidence: str
+    roles_uncertain: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["facilitators"] = list(self.facilitators)
+        return data
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The embedding model: its name as run.json gives it, and the fingerprint of its weights."""
+
+    id: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run records about itself beside its records: run.json's sections of the same
+    names (cppthemes/codec.py writes and reads them; ``accounts`` lie in run.json's
+    ``inputs.transcripts``)."""
+
+    cppthemes: str | None = None  # the version that made the run
+    model: ModelInfo = ModelInfo()
+    language: dict[str, str] | None = None  # {"setting": ..., "used": ...}
+    # Only for a model on another cosine scale than MiniLM's (cppthemes.embed.similarity).
+    similarity: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    clustering: dict[str, Any] | None = None  # method and its parameters
+    stability: dict[str, Any] | None = None
+    theme_tree: list[dict[str, Any]] = field(default_factory=list)
+    neighbours: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # What the codebook decided and each code's state (the next run's snapshot).
+    codebook: dict[str, Any] | None = None
+    framework: dict[str, Any] | None = None
+    embeddings: dict[str, Any] | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  # the settings as given
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Skipped, ...] = ()
+    accounts: tuple[Account, ...] = ()
+
+
+@dataclass(frozen=True)
 class Result:
     """Everything one pipeline run produced, ready to be written to a run folder."""
 
@@ -281,7 +370,7 @@ class Result:
     codes: tuple[Code, ...]
     themes: tuple[Theme, ...]
     segment_stats: SegmentStats
-    info: dict[str, object] = field(default_factory=dict)
+    info: RunInfo = RunInfo()
     # Passage id -> (x, y): a 2-D projection of the passage vectors for the map in report.html,
     # stored in passages.jsonl so exports can redraw it without embedding again.
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from cppthemes import __version__
-from cppthemes.accounting import Account
 from cppthemes.codebook.apply import applied_counts, this_run
 from cppthemes.codebook.decisions import Plan, Previous
 from cppthemes.codebook.framework import Framework
@@ -20,8 +19,8 @@ from cppthemes.coding import Coded
 from cppthemes.config import Config
 from cppthemes.embed.embedder import Embedder, EmbeddingCache
 from cppthemes.embed.similarity import scale_of, thresholds
-from cppthemes.ingest import Corpus, Skipped
-from cppthemes.records import Code
+from cppthemes.ingest import Corpus
+from cppthemes.records import Account, Code, ModelInfo, RunInfo, Skipped
 
 
 @dataclass(frozen=True)
@@ -54,21 +53,26 @@ def run_info(
     warned: Sequence[Skipped],
     accounts: Sequence[Account],
     notes: Sequence[str],
-) -> dict[str, object]:
+) -> RunInfo:
     """The run summary (``Result.info``). ``given_cfg`` is the settings as given (recorded);
     ``cfg`` the settings the stages used (similarities moved to the model's scale)."""
     assignment = coded.assignment
-    info: dict[str, object] = {
-        "version": __version__,
-        "model": model.model_id,
-        "model_fingerprint": model.fingerprint,
-        "language": {"setting": language_setting, "used": cfg.label.language},
-        "cluster": {"method": assignment.method, **assignment.params},
-        "stability": _stability(assignment.params, codes, cfg),
-        "theme_tree": tree,
-        "neighbours": neighbours(codes, coded.centroids),
-        "codebook": _codebook(coded, codes, plan, previous),
-        "framework": (
+    return RunInfo(
+        cppthemes=__version__,
+        model=ModelInfo(model.model_id, model.fingerprint),
+        language={"setting": language_setting, "used": cfg.label.language},
+        similarity=(
+            {"scale": list(scale_of(model)), "applied": thresholds(cfg)}
+            if cfg is not given_cfg
+            else None
+        ),
+        notes=tuple(notes),
+        clustering={"method": assignment.method, **assignment.params},
+        stability=_stability(assignment.params, codes, cfg),
+        theme_tree=tree,
+        neighbours=neighbours(codes, coded.centroids),
+        codebook=_codebook(coded, codes, plan, previous),
+        framework=(
             {
                 "name": framework.name,
                 "source": framework.source,
@@ -78,7 +82,7 @@ def run_info(
             if framework
             else None
         ),
-        "embeddings": {
+        embeddings={
             "passages": embedded.passages,
             "pieces": embedded.pieces,
             "from_cache": embedded.from_cache,
@@ -91,17 +95,12 @@ def run_info(
             # Only when the cache could not be used (read-only or full folder): why.
             **({"cache_off": cache.problem} if cache and cache.problem else {}),
         },
-        "timings_s": timings,
-        "skipped": [s.as_dict() for s in corpus.skipped],
-        "warnings": [w.as_dict() for w in warned],
-        "accounts": [a.as_dict() for a in accounts],
-        "config": given_cfg.model_dump(),
-    }
-    if cfg is not given_cfg:
-        info["similarity"] = {"scale": list(scale_of(model)), "applied": thresholds(cfg)}
-    if notes:
-        info["notes"] = list(notes)
-    return info
+        timings_s=timings,
+        config=given_cfg.model_dump(),
+        skipped=corpus.skipped,
+        warnings=tuple(warned),
+        accounts=tuple(accounts),
+    )
 
 
 def _stability(params: dict[str, Any], codes: Sequence[Code], cfg: Config) -> dict[str, Any]:

@@ -280,12 +280,11 @@ def _report_run(out: Path, quiet: bool, work: Callable[[Hooks], RunDone]) -> Non
             err.print(f"not applied: {event.code}: {event.what}", markup=False)
         elif event.rule == "empty":
             err.print(f"note: {event.code}: {event.what}", markup=False)
-    for warning in result.info.get("warnings") or []:  # type: ignore[attr-defined]
-        where = f"{warning['path']}:{warning['line']}" if warning.get("line") else warning["path"]
-        err.print(f"warning: {where}: {warning['reason']}", markup=False)
+    for warning in result.info.warnings:
+        err.print(f"warning: {warning}", markup=False)
     if done.cache_problem:
         err.print(f"warning: {done.cache_problem}", markup=False)
-    for note in result.info.get("notes") or []:  # type: ignore[attr-defined]
+    for note in result.info.notes:
         err.print(f"note: {note}", markup=False)
     if not result.codes:
         from cppthemes.cluster.codes import why_nothing_coded
@@ -439,8 +438,8 @@ def evaluate(
     With --segmentation: Pk and WindowDiff of the run's passage boundaries against the human
     topic boundaries (where the gold label changes), beside two baselines.
     """
+    from cppthemes.codec import read_passages
     from cppthemes.evaluate import file_notes, read_gold, score_run, score_segmentation
-    from cppthemes.runfolder import read_passages
 
     if segmentation:
         seg = score_segmentation(read_passages(run_dir), read_gold(gold), gold_name=str(gold))

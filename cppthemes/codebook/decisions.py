@@ -10,12 +10,10 @@ A decision that cannot be read is not dropped: it becomes a message in the plan'
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cppthemes.errors import RunDirError
 from cppthemes.records import AuditEvent, CodeStatus
 
 # Statuses that make a code an anchor: the analyst (or a framework) stands behind it.
@@ -106,27 +104,19 @@ def _strs(value: Any) -> tuple[str, ...]:
 
 def read_previous(run_dir: Path) -> Previous | None:
     """The previous run's memberships (passages.jsonl), audit.jsonl and run.json snapshot."""
-    passages = run_dir / "passages.jsonl"
-    if not passages.is_file():
+    from cppthemes.codec import read_audit, read_passages, read_run_json
+
+    if not (run_dir / "passages.jsonl").is_file():
         return None
     members: dict[str, list[str]] = {}
-    audit: list[dict[str, Any]] = []
-    try:
-        for line in passages.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record.get("code"):
-                members.setdefault(str(record["code"]), []).append(str(record["id"]))
-        audit_path = run_dir / "audit.jsonl"
-        if audit_path.is_file():
-            audit = [json.loads(x) for x in audit_path.read_text(encoding="utf-8").splitlines()]
-        run_path = run_dir / "run.json"
-        run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"{run_dir}: a run file is not JSON ({exc.msg})") from None
+    for record in read_passages(run_dir):
+        if record.get("code"):
+            members.setdefault(str(record["code"]), []).append(str(record["id"]))
+    run = read_run_json(run_dir) if (run_dir / "run.json").is_file() else {}
     snapshot = ((run.get("codebook") or {}).get("codes")) or {}
     return Previous(
         members={k: tuple(v) for k, v in members.items()},
-        audit=tuple(AuditEvent.from_dict(e) for e in audit),
+        audit=read_audit(run_dir),
         snapshot={str(k): dict(v) for k, v in snapshot.items()},
     )
 

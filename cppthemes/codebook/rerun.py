@@ -15,7 +15,7 @@ from cppthemes.codebook.decisions import Plan, Previous, read_plan, read_previou
 from cppthemes.codebook.qdc import read_qdc
 from cppthemes.config import Config, parse_overrides, validate_settings
 from cppthemes.errors import RunDirError
-from cppthemes.runfolder import read_run_json
+from cppthemes.codec import read_run_json
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from cppthemes.ingest.table import read_csv, read_tsv, read_xlsx
 from cppthemes.ingest.text import read_text_transcript
 from cppthemes.ingest.vtt import read_vtt
 from cppthemes.ingest.whisper import read_whisper_json
-from cppthemes.records import Transcript
+from cppthemes.records import Skipped, Transcript
 
 Reader = Callable[[Path, str, str, Mapping[str, str]], list[Transcript]]
 
@@ -80,31 +80,6 @@ TEXT_FORMATS = frozenset(("text", "vtt", "srt", "json", "csv", "tsv"))
 # No one speaks a million characters (about 150,000 words, many hours) without a break: such a
 # turn means missing speaker labels or line breaks, and would exhaust the sentence splitter.
 MAX_TURN_CHARS = 1_000_000
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file (or part of one) that was not read, and why; ``str()`` is the one-line form."""
-
-    path: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.path}:{self.line}: {self.reason}"
-            if self.line
-            else f"{self.path}: {self.reason}"
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        return {"path": self.path, "line": self.line, "reason": self.reason}
-
-    @classmethod
-    def from_error(cls, exc: CppthemesError, path: Path) -> Skipped:
-        if isinstance(exc, InputError):
-            return cls(exc.path, exc.line, exc.message)
-        return cls(str(path), None, str(exc))
 
 
 @dataclass(frozen=True)
