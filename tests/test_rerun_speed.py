@@ -30,7 +30,7 @@ from cppthemes.layout import _pca2
 from cppthemes.report.plots import heatmap_svg, map_svg
 from cppthemes.segment import spacy_sentences
 from cppthemes.sentcache import CachedSentences
-from tests.conftest import FakeEmbedder, write_corpus
+from tests.conftest import FAKE_MODEL_SCRIPT, FakeEmbedder, use_fake_model, write_corpus
 
 
 def test_ari_is_scikit_learns_to_the_bit() -> None:
@@ -225,10 +225,9 @@ def test_run_json_timings_cover_startup_and_writing(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cppthemes import pipeline
     from cppthemes.cli.app import app
 
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
     corpus = write_corpus(tmp_path / "corpus")
     out = tmp_path / "run"
     result = CliRunner().invoke(
@@ -247,11 +246,7 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
 
     corpus = write_corpus(tmp_path / "corpus")
     script = (
-        "import sys\n"
-        "from tests.conftest import FakeEmbedder\n"
-        "from cppthemes import pipeline\n"
-        "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
-        "from cppthemes.cli.app import app\n"
+        "import sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli.app import app\n"
         "try:\n"
         f"    app(['run', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '-q',"
         f" '--cache-dir', {str(tmp_path / 'cache')!r}])\n"

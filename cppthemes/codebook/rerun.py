@@ -13,9 +13,9 @@ from pathlib import Path
 from cppthemes.codebook.book import load_codebook
 from cppthemes.codebook.decisions import Plan, Previous, read_plan, read_previous
 from cppthemes.codebook.qdc import read_qdc
+from cppthemes.codec import read_run_json
 from cppthemes.config import Config, parse_overrides, validate_settings
 from cppthemes.errors import RunDirError
-from cppthemes.codec import read_run_json
 
 
 @dataclass(frozen=True)

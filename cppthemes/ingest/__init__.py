@@ -49,34 +49,41 @@ def _no_columns(
     return reader
 
 
-READERS: dict[str, Reader] = {
-    "text": _text,
-    "docx": read_docx,
-    "vtt": _no_columns(read_vtt),
-    "srt": _no_columns(read_srt),
-    "json": _no_columns(read_whisper_json),
-    "csv": read_csv,
-    "tsv": read_tsv,
-    "xlsx": read_xlsx,
+@dataclass(frozen=True)
+class ReaderEntry:
+    """One format: the function that reads it, the suffixes that select it (the first are
+    those a folder is searched for by default), and whether its bytes are decoded as text."""
+
+    read: Reader
+    suffixes: tuple[str, ...]
+    searched: int = 1  # how many of ``suffixes`` ``ingest.suffixes`` lists by default
+    text: bool = True
+
+    def __call__(
+        self, path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
+    ) -> list[Transcript]:
+        return self.read(path, transcript_id, source, columns)
+
+
+# READERS: every transcript format -> its reader. The single source of truth for formats: the
+# suffix table, the formats checked for mixed encodings and the default ``ingest.suffixes``
+# derive from it (config.py's ``Format`` and configs/default.toml are kept equal to it by
+# tests/test_registries.py, which also runs every entry through the same checks).
+READERS: dict[str, ReaderEntry] = {
+    "text": ReaderEntry(_text, (".txt", ".md", ".markdown", ".text"), searched=2),
+    "docx": ReaderEntry(read_docx, (".docx",), text=False),
+    "vtt": ReaderEntry(_no_columns(read_vtt), (".vtt",)),
+    "srt": ReaderEntry(_no_columns(read_srt), (".srt",)),
+    "json": ReaderEntry(_no_columns(read_whisper_json), (".json",)),
+    "csv": ReaderEntry(read_csv, (".csv",)),
+    "tsv": ReaderEntry(read_tsv, (".tsv", ".tab")),
+    "xlsx": ReaderEntry(read_xlsx, (".xlsx", ".xlsm"), text=False),
 }
-SUFFIX_FORMATS = {
-    ".txt": "text",
-    ".md": "text",
-    ".markdown": "text",
-    ".text": "text",
-    ".docx": "docx",
-    ".vtt": "vtt",
-    ".srt": "srt",
-    ".json": "json",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-}
+SUFFIX_FORMATS = {suffix: name for name, r in READERS.items() for suffix in r.suffixes}
+DEFAULT_SUFFIXES = [s for r in READERS.values() for s in r.suffixes[: r.searched]]
 MANIFEST_SUFFIXES = (".csv", ".yaml", ".yml")
 # Formats read as text (their bytes decoded by `decode.py`): checked for mixed encodings.
-TEXT_FORMATS = frozenset(("text", "vtt", "srt", "json", "csv", "tsv"))
+TEXT_FORMATS = frozenset(name for name, r in READERS.items() if r.text)
 # No one speaks a million characters (about 150,000 words, many hours) without a break: such a
 # turn means missing speaker labels or line breaks, and would exhaust the sentence splitter.
 MAX_TURN_CHARS = 1_000_000
