@@ -168,6 +168,24 @@ def _decision(plan: Plan, entry: Any, number: int) -> None:
         plan.problems.append((rule, f"#{number}", f"cannot be read ({exc})"))
 
 
+def _read_seeds(plan: Plan, seeded: list[Any]) -> None:
+    """The codes under ``seeded:``: a label and what defines it."""
+    for number, s in enumerate(seeded, start=1):
+        if not isinstance(s, dict) or not s.get("label"):
+            plan.problems.append(("seed", f"#{number}", "a seeded code needs a label"))
+            continue
+        plan.seeds.append(
+            SeedSpec(
+                label=str(s["label"]),
+                description=str(s.get("description") or ""),
+                examples=_strs(s.get("examples")),
+                passages=_strs(s.get("passages")),
+                id=str(s["id"]) if s.get("id") else None,
+                theme=str(s["theme"]) if s.get("theme") else None,
+            )
+        )
+
+
 def read_plan(book: dict[str, Any], source: str, previous: Previous | None) -> Plan:
     """The decisions in a loaded codebook, explicit and in place."""
     plan = Plan(source=source)
@@ -204,20 +222,7 @@ def read_plan(book: dict[str, Any], source: str, previous: Previous | None) -> P
         plan.codes.append(code)
     for number, entry in enumerate(book.get("decisions") or [], start=1):
         _decision(plan, entry, number)
-    for number, s in enumerate(book.get("seeded") or [], start=1):
-        if not isinstance(s, dict) or not s.get("label"):
-            plan.problems.append(("seed", f"#{number}", "a seeded code needs a label"))
-            continue
-        plan.seeds.append(
-            SeedSpec(
-                label=str(s["label"]),
-                description=str(s.get("description") or ""),
-                examples=_strs(s.get("examples")),
-                passages=_strs(s.get("passages")),
-                id=str(s["id"]) if s.get("id") else None,
-                theme=str(s["theme"]) if s.get("theme") else None,
-            )
-        )
+    _read_seeds(plan, book.get("seeded") or [])
     themes = {str(t.get("id")): t for t in book.get("themes") or [] if isinstance(t, dict)}
     for tid, t in themes.items():
         edited = tid in theme_edits

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cppthemes.config import IngestConfig, SegmentConfig
 from cppthemes.errors import CppthemesError, InputError, display_name
@@ -219,6 +220,60 @@ def _name_of(transcript: Transcript) -> str:
     return Path(Path(name).name).stem if "." in Path(name).name else Path(name).name
 
 
+def _read_file(
+    path: Path, source: str, fmt: str | None, cfg: IngestConfig
+) -> tuple[list[Transcript], bytes]:
+    """One file's transcripts and its bytes; every failure an InputError naming the file."""
+    reader = READERS.get(fmt or "")
+    if reader is None:
+        raise InputError(path, "unsupported format; say which with --format")
+    transcript_id = Path(source).with_suffix("").as_posix()
+    try:
+        read = reader(path, transcript_id, source, cfg.columns)
+        raw = read_bytes(path)
+    except InputError:
+        raise
+    except CppthemesError as exc:
+        raise InputError(path, str(exc)) from None
+    except Exception as exc:  # a reader bug must not cost the rest of the corpus
+        raise InputError(path, f"could not be read ({type(exc).__name__}); please report") from None
+    too_long = next(
+        (turn for t in read for turn in t.turns if len(turn.text) > MAX_TURN_CHARS), None
+    )
+    if too_long is not None:
+        raise InputError(
+            path,
+            f"a turn of {len(too_long.text):,} characters (more than "
+            f"{MAX_TURN_CHARS:,}); are speaker labels or line breaks missing?",
+            line=too_long.line_start,
+        )
+    return read, raw
+
+
+def _name_metadata(
+    transcript: Transcript,
+    path: Path,
+    pattern: Any,
+    cfg: IngestConfig,
+    warnings: list[Skipped],
+) -> dict[str, str]:
+    """Metadata read from the file name (``--meta-from-name``); a name that does not fit is a
+    warning, not a skip."""
+    if pattern is None:
+        return {}
+    parsed = meta_from_name(pattern, _name_of(transcript))
+    if parsed is None:
+        warnings.append(
+            Skipped(
+                str(path),
+                None,
+                f"name {_name_of(transcript)!r} does not fit --meta-from-name "
+                f"{cfg.meta_from_name!r}",
+            )
+        )
+    return dict(parsed or {})
+
+
 def load_corpus(
     paths: Sequence[str | Path],
     cfg: IngestConfig,
@@ -248,59 +303,18 @@ def load_corpus(
         skip(exc, Path(exc.path))
     for path, source in files:
         fmt = format_of(path, cfg)
-        reader = READERS.get(fmt or "")
-        if reader is None:
-            skip(
-                InputError(path, "unsupported format; say which with --format"),
-                path,
-            )
-            continue
-        transcript_id = Path(source).with_suffix("").as_posix()
         try:
-            read = reader(path, transcript_id, source, cfg.columns)
-            raw = read_bytes(path)
-            digest = hashlib.sha256(raw).hexdigest()
+            read, raw = _read_file(path, source, fmt, cfg)
         except InputError as exc:
             skip(exc, path)
             continue
-        except CppthemesError as exc:
-            skip(InputError(path, str(exc)), path)
-            continue
-        except Exception as exc:  # a reader bug must not cost the rest of the corpus
-            skip(InputError(path, f"could not be read ({type(exc).__name__}); please report"), path)
-            continue
-        too_long = next(
-            (turn for t in read for turn in t.turns if len(turn.text) > MAX_TURN_CHARS), None
-        )
-        if too_long is not None:
-            skip(
-                InputError(
-                    path,
-                    f"a turn of {len(too_long.text):,} characters (more than "
-                    f"{MAX_TURN_CHARS:,}); are speaker labels or line breaks missing?",
-                    line=too_long.line_start,
-                ),
-                path,
-            )
-            continue
+        digest = hashlib.sha256(raw).hexdigest()
         for transcript in read:
             if transcript.id in seen:
                 skip(InputError(path, f"same transcript id as {seen[transcript.id]}"), path)
                 continue
             seen[transcript.id] = str(path)
-            metadata: dict[str, str] = {}
-            if pattern is not None:
-                parsed = meta_from_name(pattern, _name_of(transcript))
-                if parsed is None:
-                    warnings.append(
-                        Skipped(
-                            str(path),
-                            None,
-                            f"name {_name_of(transcript)!r} does not fit --meta-from-name "
-                            f"{cfg.meta_from_name!r}",
-                        )
-                    )
-                metadata.update(parsed or {})
+            metadata = _name_metadata(transcript, path, pattern, cfg, warnings)
             attrs, names = split_facilitators(_lookup(manifest, transcript, path) or {})
             metadata.update(attrs)
             if names:
