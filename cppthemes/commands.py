@@ -48,15 +48,15 @@ def run_corpus(
 ) -> RunDone:
     """``cppthemes run``: the pipeline on ``paths`` (applying ``codebook`` if given), every
     output written into ``out``."""
+    from cppthemes.embed.models import check_model
+
+    check_model(cfg.embed)  # milliseconds: a model that cannot load fails before any reading
     from cppthemes.codebook.rerun import load_plan
     from cppthemes.embed.embedder import EmbeddingCache, default_cache_dir
-    from cppthemes.embed.models import check_model
     from cppthemes.pipeline import run as run_pipeline
     from cppthemes.proctime import age
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.runfolder import FILES, write_run
-
-    check_model(cfg.embed)  # milliseconds: a model that cannot load fails before any reading
     cache = EmbeddingCache(cache_dir or default_cache_dir())
     loaded = load_plan(codebook) if codebook is not None else None
     known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None

@@ -256,10 +256,7 @@ def _run_corpus(
 def _report_run(out: Path, quiet: bool, work: Callable[[Hooks], RunDone]) -> None:
     """Shared by `run` and `refine`: do the work under progress bars, then tell the user."""
     from cppthemes.cli.progress import StageProgress
-    from cppthemes.codebook.apply import this_run
     from cppthemes.commands import Hooks
-    from cppthemes.pseudonymize import pseudonym_map_path
-    from cppthemes.runfolder import run_summary
 
     with StageProgress(err, enabled=not quiet) as bars:
         done = work(
@@ -273,6 +270,10 @@ def _report_run(out: Path, quiet: bool, work: Callable[[Hooks], RunDone]) -> Non
                 ),
             )
         )
+    from cppthemes.codebook.apply import this_run
+    from cppthemes.pseudonymize import pseudonym_map_path
+    from cppthemes.runfolder import run_summary
+
     result = done.result
     for event in this_run(result.audit):
         if event.rule == "not applied":
