@@ -21,7 +21,7 @@ from cppthemes import termcache
 from cppthemes.cli.progress import StageProgress
 from cppthemes.cluster.codes import adjusted_rand_score
 from cppthemes.config import load_config
-from cppthemes.embed import models, onnx_model
+from cppthemes.embed import models, onnx_export, onnx_model
 from cppthemes.embed.digests import remembered
 from cppthemes.embed.embedder import SentenceTransformerEmbedder
 from cppthemes.errors import ModelError
@@ -91,7 +91,7 @@ def test_failed_export_falls_back_to_torch_with_one_warning(
         calls.append(target)
         raise RuntimeError("no exporter here")
 
-    monkeypatch.setattr(onnx_model, "export", broken)
+    monkeypatch.setattr(onnx_export, "export", broken)  # what ensure_auto_export calls
     cfg = load_config(None, ['embed.device="cpu"'])
     for _ in range(2):
         notes: list[str] = []
@@ -109,7 +109,7 @@ def test_auto_export_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     target.mkdir(parents=True)
     (target / onnx_model.MODEL_FILE).write_bytes(b"x")
     (target / onnx_model.CONFIG_FILE).write_text("{}")
-    monkeypatch.setattr(onnx_model, "export", lambda *a, **k: pytest.fail("exported again"))
+    monkeypatch.setattr(onnx_export, "export", lambda *a, **k: pytest.fail("exported again"))
     assert onnx_model.ensure_auto_export("ab" * 32, cache_dir=tmp_path) == target
 
 
