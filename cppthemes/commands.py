@@ -57,6 +57,7 @@ def run_corpus(
     from cppthemes.proctime import age
     from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
     from cppthemes.runfolder import FILES, write_run
+
     cache = EmbeddingCache(cache_dir or default_cache_dir())
     loaded = load_plan(codebook) if codebook is not None else None
     known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
