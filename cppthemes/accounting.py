@@ -23,43 +23,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from cppthemes.config import SegmentConfig
 from cppthemes.errors import InputError
-from cppthemes.ingest import Skipped
-from cppthemes.records import Passage, Transcript
+from cppthemes.records import Account, Passage, Skipped, Transcript
 from cppthemes.segment import is_substantive, speaker_role
 
 NO_TURN_SHARE = 0.2  # share of a transcript's lines in no turn that is a warning (with >= 5)
 MANY_SPEAKERS = 25  # more speakers than this, most speaking once, looks like misread labels
-
-
-@dataclass(frozen=True)
-class Account:
-    """What one transcript gave, line by line (``passages`` is None before segmentation)."""
-
-    source: str
-    path: str
-    lines: int
-    lines_in_turns: int
-    lines_in_no_turn: int
-    turns: int
-    facilitator_turns: int
-    participant_turns: int
-    backchannels: int
-    speakers: int
-    passages: int | None
-    facilitators: tuple[str, ...]
-    roles_from: str
-    roles_evidence: str
-    roles_uncertain: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["facilitators"] = list(self.facilitators)
-        return data
 
 
 def _talk_lines(transcript: Transcript) -> tuple[int, int]:

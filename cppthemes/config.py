@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cppthemes.errors import ConfigError
+from cppthemes.errors import ConfigError, InputError
 
 
 class _Section(BaseModel):
@@ -207,7 +208,7 @@ class Config(_Section):
     export: ExportConfig = ExportConfig()
 
 
-def _parse_value(raw: str) -> Any:
+def parse_value(raw: str) -> Any:
     """Read an override value as a TOML literal, falling back to a bare string."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
@@ -217,7 +218,19 @@ def _parse_value(raw: str) -> Any:
         raise ConfigError(f"--set value {raw[:20]!r}...: nested too deeply") from None
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``--set key=value`` items as a dict of dotted keys to values (TOML literals read)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item}: expected key=value, e.g. cluster.n_codes=12")
+        out[key.strip()] = parse_value(raw.strip())
+    return out
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """``data[section][name] = value`` for ``key`` "section.name"; unknown sections refused."""
     parts = key.split(".")
     if len(parts) != 2 or not all(parts):
         raise ConfigError(f"--set {key}: keys are 'section.name', e.g. cluster.n_codes=12")
@@ -243,44 +256,73 @@ def _explain(err: ValidationError, origin: str) -> str:
     return f"{origin}: {key}={value!r}: {first['msg'].lower()}"
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the TOML file at ``path``, then ``key=value`` overrides."""
-    data: dict[str, Any] = {}
-    origin = "settings"
-    if path is not None:
-        origin = str(path)
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        except RecursionError:
-            raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item}: expected key=value, e.g. cluster.n_codes=12")
-        _set_dotted(data, key.strip(), _parse_value(raw.strip()))
-        origin = f"{origin} (with --set)" if "--set" not in origin else origin
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML settings file as a dict; every error names the file."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``--set key=value`` ``overrides``, then
+    ``settings`` (dotted key -> value, what the CLI's own options set)."""
+    data = read_toml(path) if path is not None else {}
+    origin = str(path) if path is not None else "settings"
+    given = {**parse_overrides(overrides or []), **(settings or {})}
+    if given:
+        origin = f"{origin} (with --set)"
+    return validate_settings(data, given, origin)
+
+
+def validate_settings(data: dict[str, Any], given: Mapping[str, Any], origin: str) -> Config:
+    """Settings from ``data`` (sections of a TOML file or run.json) with ``given`` dotted
+    overrides, validated field by field and then across fields; errors name ``origin``."""
+    for key, value in given.items():
+        set_dotted(data, key, value)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origin)) from None
+    check_across(cfg, origin)
+    return cfg
+
+
+def check_across(cfg: Config, origin: str) -> None:
+    """The rules that tie one setting to another or to a file, checked before any transcript
+    is read: a run must not embed for minutes and then stop on a setting."""
     if cfg.cluster.min_codes > cfg.cluster.max_codes:
         raise ConfigError(
             f"{origin}: cluster.min_codes={cfg.cluster.min_codes} must be <= "
             f"cluster.max_codes={cfg.cluster.max_codes}"
         )
+    if cfg.codebook.deductive and not cfg.codebook.framework:
+        raise ConfigError(
+            f"{origin}: codebook.deductive=true needs a framework (codebook.framework / "
+            "--framework)"
+        )
+    if cfg.codebook.framework:
+        from cppthemes.codebook.framework import framework_path
+
+        found = framework_path(cfg.codebook.framework)
+        if not found.is_file():
+            raise InputError(found, "framework file not found")
     if cfg.embed.endpoint:  # a remote address is refused before any transcript is read
         from cppthemes.embed.endpoint import check_endpoint
 
         check_endpoint(cfg.embed.endpoint, allow_remote=cfg.embed.allow_remote)
-    return cfg
 
 
 def parse_columns(spec: str) -> dict[str, str]:

@@ -171,7 +171,7 @@ def run_inputs(run: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def score_run(run_dir: Path, gold_path: Path, *, per_file_labels: bool = False) -> Scores:
     """`score` for a run folder: its passages, and from run.json what it read and skipped."""
-    from cppthemes.runfolder import read_passages, read_run_json
+    from cppthemes.codec import read_passages, read_run_json
 
     passages = read_passages(run_dir)
     read, not_read = run_inputs(read_run_json(run_dir))
@@ -289,6 +289,29 @@ def _hypothesis_ids(passages: list[dict[str, Any]], lines: int) -> list[int]:
     return ids
 
 
+def _file_scores(name: str, lines: int, ref: list[int], hyp: list[int]) -> dict[str, Any]:
+    """One file's Pk and WindowDiff, and its three baselines', at the file's own ``k``."""
+    k = window_k(ref)
+    fixed = _fixed(lines, sum(hyp) + 1)
+    every = [1] * (lines - 1)
+    none = [0] * (lines - 1)
+    return {
+        "file": name,
+        "lines": lines,
+        "k": k,
+        "reference_segments": sum(ref) + 1,
+        "hypothesis_segments": sum(hyp) + 1,
+        "pk": round(pk(ref, hyp, k), 4),
+        "windowdiff": round(windowdiff(ref, hyp, k), 4),
+        "fixed_pk": round(pk(ref, fixed, k), 4),
+        "fixed_windowdiff": round(windowdiff(ref, fixed, k), 4),
+        "every_turn_pk": round(pk(ref, every, k), 4),
+        "every_turn_windowdiff": round(windowdiff(ref, every, k), 4),
+        "no_boundary_pk": round(pk(ref, none, k), 4),
+        "no_boundary_windowdiff": round(windowdiff(ref, none, k), 4),
+    }
+
+
 def score_segmentation(
     passages: list[dict[str, Any]], gold: list[dict[str, Any]], *, gold_name: str = "gold"
 ) -> SegmentationScores:
@@ -321,27 +344,7 @@ def score_segmentation(
             continue
         ref = boundaries_of([labels[name].get(i) for i in range(1, lines + 1)])
         hyp = boundaries_of(list(_hypothesis_ids(found, lines)))
-        k = window_k(ref)
-        fixed = _fixed(lines, sum(hyp) + 1)
-        every = [1] * (lines - 1)
-        none = [0] * (lines - 1)
-        rows.append(
-            {
-                "file": name,
-                "lines": lines,
-                "k": k,
-                "reference_segments": sum(ref) + 1,
-                "hypothesis_segments": sum(hyp) + 1,
-                "pk": round(pk(ref, hyp, k), 4),
-                "windowdiff": round(windowdiff(ref, hyp, k), 4),
-                "fixed_pk": round(pk(ref, fixed, k), 4),
-                "fixed_windowdiff": round(windowdiff(ref, fixed, k), 4),
-                "every_turn_pk": round(pk(ref, every, k), 4),
-                "every_turn_windowdiff": round(windowdiff(ref, every, k), 4),
-                "no_boundary_pk": round(pk(ref, none, k), 4),
-                "no_boundary_windowdiff": round(windowdiff(ref, none, k), 4),
-            }
-        )
+        rows.append(_file_scores(name, lines, ref, hyp))
     if not rows:
         raise InputError(
             gold_name,

@@ -9,8 +9,12 @@ ends), end exclusive, which is also what REFI-QDA exchange files expect.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal
+
+from cppthemes.errors import CppthemesError, InputError
 
 Role = Literal["participant", "facilitator"]
 Metadata = dict[str, str]
@@ -123,6 +127,88 @@ class Prevalence:
     by_metadata: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+class CodeStatus(StrEnum):
+    """Where a code stands, in the words codebook.yaml allows (docs/codebook.md): the tool's
+    own (candidate, kept, seeded, deductive), an analyst's anchors (keep, renamed, final) and
+    discards. A ``StrEnum``, so it is written to codebook.yaml, run.json and the report as its
+    word, and an analyst's word is kept as written."""
+
+    CANDIDATE = "candidate"
+    KEPT = "kept"
+    KEEP = "keep"
+    RENAMED = "renamed"
+    FINAL = "final"
+    SEEDED = "seeded"
+    DEDUCTIVE = "deductive"
+    DISCARDED = "discarded"
+    DISCARD = "discard"
+
+    @classmethod
+    def of(cls, word: object) -> CodeStatus:
+        """The status a word of codebook.yaml names (any case); no word is a candidate."""
+        text = str(word or "").strip().lower()
+        return cls(text) if text in cls._value2member_map_ else cls.CANDIDATE
+
+    @property
+    def anchors(self) -> bool:
+        """Whether the analyst (or a framework) stands behind the code: a rerun keeps it."""
+        return self in _ANCHORS
+
+    @property
+    def discards(self) -> bool:
+        return self in (CodeStatus.DISCARDED, CodeStatus.DISCARD)
+
+
+_ANCHORS = frozenset(
+    {
+        CodeStatus.KEPT,
+        CodeStatus.KEEP,
+        CodeStatus.SEEDED,
+        CodeStatus.DEDUCTIVE,
+        CodeStatus.RENAMED,
+        CodeStatus.FINAL,
+    }
+)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of the codebook's audit trail (audit.jsonl, the report's audit table).
+
+    ``rule`` is the decision or change ("merge", "not applied", "membership", ...), ``code``
+    the code or theme it concerns, ``what`` the sentence an analyst reads; membership changes
+    count the passages ``gained`` and ``lost``.
+    """
+
+    rule: str
+    code: str
+    what: str
+    run: int = 0
+    gained: int | None = None
+    lost: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of audit.jsonl: run, rule, code, what (then gained, lost)."""
+        out: dict[str, Any] = {"run": self.run, "rule": self.rule, "code": self.code}
+        out["what"] = self.what
+        if self.gained is not None or self.lost is not None:
+            out["gained"], out["lost"] = self.gained, self.lost
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
+        """An event read back from audit.jsonl (older files may lack ``run``)."""
+        gained, lost = data.get("gained"), data.get("lost")
+        return cls(
+            rule=str(data.get("rule") or ""),
+            code=str(data.get("code") or ""),
+            what=str(data.get("what") or ""),
+            run=int(data.get("run") or 0),
+            gained=None if gained is None else int(gained),
+            lost=None if lost is None else int(lost),
+        )
+
+
 @dataclass(frozen=True)
 class Code:
     """A candidate code: a cluster of passages with its label, words and quotes."""
@@ -137,7 +223,7 @@ class Code:
     distinctiveness: float = 0.0
     nearest_code: str | None = None
     weak: bool = False
-    status: str = "candidate"
+    status: CodeStatus = CodeStatus.CANDIDATE
     description: str = ""
     # Mean best-match Jaccard over resampled re-clusterings (0-1); None when not measured.
     stability: float | None = None
@@ -189,6 +275,92 @@ class SegmentStats:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A file (or part of one) that was not read, and why; ``str()`` is the one-line form."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.path}: {self.reason}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_error(cls, exc: CppthemesError, path: Path) -> Skipped:
+        if isinstance(exc, InputError):
+            return cls(exc.path, exc.line, exc.message)
+        return cls(str(path), None, str(exc))
+
+
+@dataclass(frozen=True)
+class Account:
+    """What one transcript gave, line by line (``passages`` is None before segmentation)."""
+
+    source: str
+    path: str
+    lines: int
+    lines_in_turns: int
+    lines_in_no_turn: int
+    turns: int
+    facilitator_turns: int
+    participant_turns: int
+    backchannels: int
+    speakers: int
+    passages: int | None
+    facilitators: tuple[str, ...]
+    roles_from: str
+    roles_evidence: str
+    roles_uncertain: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["facilitators"] = list(self.facilitators)
+        return data
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The embedding model: its name as run.json gives it, and the fingerprint of its weights."""
+
+    id: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run records about itself beside its records: run.json's sections of the same
+    names (cppthemes/codec.py writes and reads them; ``accounts`` lie in run.json's
+    ``inputs.transcripts``)."""
+
+    cppthemes: str | None = None  # the version that made the run
+    model: ModelInfo = ModelInfo()
+    language: dict[str, str] | None = None  # {"setting": ..., "used": ...}
+    # Only for a model on another cosine scale than MiniLM's (cppthemes.embed.similarity).
+    similarity: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    clustering: dict[str, Any] | None = None  # method and its parameters
+    stability: dict[str, Any] | None = None
+    theme_tree: list[dict[str, Any]] = field(default_factory=list)
+    neighbours: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # What the codebook decided and each code's state (the next run's snapshot).
+    codebook: dict[str, Any] | None = None
+    framework: dict[str, Any] | None = None
+    embeddings: dict[str, Any] | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  # the settings as given
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Skipped, ...] = ()
+    accounts: tuple[Account, ...] = ()
+
+
+@dataclass(frozen=True)
 class Result:
     """Everything one pipeline run produced, ready to be written to a run folder."""
 
@@ -198,12 +370,12 @@ class Result:
     codes: tuple[Code, ...]
     themes: tuple[Theme, ...]
     segment_stats: SegmentStats
-    info: dict[str, object] = field(default_factory=dict)
+    info: RunInfo = RunInfo()
     # Passage id -> (x, y): a 2-D projection of the passage vectors for the map in report.html,
     # stored in passages.jsonl so exports can redraw it without embedding again.
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # The codebook's audit trail (one mapping per recorded decision or change), if any.
-    audit: tuple[dict[str, Any], ...] = ()
+    # The codebook's audit trail (one event per recorded decision or change), if any.
+    audit: tuple[AuditEvent, ...] = ()
     # Passage id -> closest framework construct (name, cosine similarity), with --framework.
     passage_constructs: dict[str, tuple[str, float]] = field(default_factory=dict)
     # With privacy.pseudonymize: name -> pseudonym. Private: written beside the run folder

@@ -7,7 +7,7 @@ import ipaddress
 import os
 import re
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,34 @@ class FakeEmbedder:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+def use_fake_model(
+    monkeypatch: pytest.MonkeyPatch, make: Callable[[], object] = FakeEmbedder
+) -> None:
+    """Register ``make`` in ``EMBEDDERS`` for the packaged model's names: every run that
+    would load the packaged model gets the fake instead, through the one registry."""
+    from cppthemes.embed.embedder import PACKAGED_NAMES
+    from cppthemes.embed.models import EMBEDDERS
+
+    for name in PACKAGED_NAMES:
+        monkeypatch.setitem(EMBEDDERS, name, lambda cfg, on_note=None: make())
+
+
+FAKE_MODEL_SCRIPT = (
+    "from cppthemes.embed.embedder import PACKAGED_NAMES\n"
+    "from cppthemes.embed.models import EMBEDDERS\n"
+    "from tests.conftest import FakeEmbedder\n"
+    "EMBEDDERS.update(dict.fromkeys(PACKAGED_NAMES, lambda cfg, on_note=None: FakeEmbedder()))\n"
+)  # the same registration, for tests that run cppthemes in a fresh process
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
+    """Runs embed with one fake embedder (returned), registered through ``EMBEDDERS``."""
+    fake = FakeEmbedder()
+    use_fake_model(monkeypatch, lambda: fake)
+    return fake
 
 
 @pytest.fixture(scope="session")

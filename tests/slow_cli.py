@@ -30,7 +30,11 @@ def main() -> None:
             time.sleep(float(os.environ.get("SLOW_CLI_SLEEP", "0.15")))
             return super().encode(texts)
 
-    pipeline.load_embedder = lambda *a, **k: SlowFakeEmbedder()  # type: ignore[assignment,misc]
+    from cppthemes.embed.embedder import PACKAGED_NAMES
+    from cppthemes.embed.models import EMBEDDERS
+
+    for name in PACKAGED_NAMES:
+        EMBEDDERS[name] = lambda cfg, on_note=None: SlowFakeEmbedder()
     pipeline.embed = functools.partial(embed.embed, batch=8)  # type: ignore[assignment]
     sys.argv = ["cppthemes", *sys.argv[1:]]
     cli.main()

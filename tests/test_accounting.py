@@ -9,19 +9,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.accounting import account, warnings_for
 from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig, SegmentConfig
 from cppthemes.ingest import load_corpus
-from tests.conftest import TOPICS, FakeEmbedder, write_corpus
+from tests.conftest import TOPICS, use_fake_model, write_corpus
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 # The moderator's turn swallows every participant line when their labels are not read: here

@@ -8,9 +8,8 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
-from tests.conftest import TOPICS, FakeEmbedder
+from tests.conftest import TOPICS, use_fake_model
 
 runner = CliRunner()
 PASSAGE_KEYS = {
@@ -21,7 +20,7 @@ PASSAGE_KEYS = {
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def invoke(*args: str):

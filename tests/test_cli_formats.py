@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig
 from cppthemes.ingest import load_corpus
-from tests.conftest import TOPICS, FakeEmbedder
+from tests.conftest import TOPICS, use_fake_model
 
 runner = CliRunner()
 SPEAKERS = ["Anna", "Ben", "Cara"]
@@ -20,7 +19,7 @@ SPEAKERS = ["Anna", "Ben", "Cara"]
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def _turns(f: int, facilitator: str = "Moderator") -> list[tuple[str, str]]:

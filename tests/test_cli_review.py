@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
 from cppthemes.cli.review import COLUMNS, code_rows, codes_table
 from cppthemes.runfolder import load_run, run_summary
-from tests.conftest import FakeEmbedder
+from tests.conftest import use_fake_model
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 @pytest.fixture

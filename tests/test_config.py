@@ -52,3 +52,48 @@ def test_config_file_errors(tmp_path: Path) -> None:
     bad.write_text("[cluster\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--deductive"], "codebook.deductive=true needs a framework"),
+        (["--framework", "missing.yaml"], "missing.yaml: framework file not found"),
+        (["--framework", "nosuch"], "codebook.framework='nosuch': no such framework"),
+        (["--model", "nobody/no-such-model"], "embed.model='nobody/no-such-model'"),
+        (["--set", "cluster.min_codes=9", "--set", "cluster.max_codes=3"], "must be <="),
+    ],
+)
+def test_config_rules_across_settings_fail_before_anything_is_read(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    """The corpus does not exist: the setting's error comes first, so nothing was read (let
+    alone embedded) before a bad setting stopped the run."""
+    from typer.testing import CliRunner
+
+    from cppthemes.cli.app import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "no-corpus"), "--out", str(out), *args])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], lines
+    assert not out.exists()
+
+
+def test_config_overrides_and_settings_are_dicts_of_dotted_keys() -> None:
+    from cppthemes.config import parse_overrides
+
+    assert parse_overrides(["cluster.n_codes=12", 'label.language="nb"', "x.y=bare"]) == {
+        "cluster.n_codes": 12,
+        "label.language": "nb",
+        "x.y": "bare",
+    }
+    cfg = load_config(
+        None,
+        ["cluster.n_codes=12"],
+        {"cluster.n_codes": 7, "ingest.columns": {"speaker": "Who", "text": "Said"}},
+    )
+    assert cfg.cluster.n_codes == 7 and cfg.ingest.columns == {"speaker": "Who", "text": "Said"}
+    with pytest.raises(ConfigError, match="unknown section 'nope'"):
+        load_config(None, settings={"nope.x": 1})

@@ -156,7 +156,7 @@ def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) ->
         load_config(None, ['label.language="nb"', 'embed.model="multilingual"']),
         cache=EmbeddingCache(tmp_path / "b"),
     )
-    assert via_server.info["model"] == "multilingual-e5-small-q4"
+    assert via_server.info.model.id == "multilingual-e5-small-q4"
     assert [p.id for p in via_server.passages] == [p.id for p in in_process.passages]
     assert via_server.passage_codes == in_process.passage_codes
     assert [c.label for c in via_server.codes] == [c.label for c in in_process.codes]
@@ -167,7 +167,7 @@ def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) ->
         load_config(None, ['label.language="nb"', f'embed.endpoint="{server}"']),
         cache=EmbeddingCache(tmp_path / "a"),
     )
-    assert again.info["embeddings"]["from_cache"] == again.info["embeddings"]["pieces"]
+    assert again.info.embeddings["from_cache"] == again.info.embeddings["pieces"]
 
 
 def test_endpoint_remote_address_is_refused_when_settings_load() -> None:

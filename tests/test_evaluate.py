@@ -106,9 +106,8 @@ def test_evaluate_every_labelled_line_equals_independent_scoring(tmp_path: Path)
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
     from typer.testing import CliRunner
 
-    from cppthemes import pipeline
     from cppthemes.cli.app import app
-    from tests.conftest import TOPICS, FakeEmbedder, write_corpus
+    from tests.conftest import TOPICS, use_fake_model, write_corpus
 
     folder = write_corpus(tmp_path / "corpus")
     (folder / "silent.txt").write_text(
@@ -131,7 +130,7 @@ def test_evaluate_every_labelled_line_equals_independent_scoring(tmp_path: Path)
     gold_path.write_text("".join(json.dumps(r) + "\n" for r in gold_rows), encoding="utf-8")
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(mp)
     try:
         runner = CliRunner()
         out = tmp_path / "out"

@@ -9,19 +9,18 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
 from cppthemes.codebook.framework import FRAMEWORKS_DIR, load_framework
 from cppthemes.codebook.qdc import read_qdc
 from cppthemes.errors import ConfigError, InputError
-from tests.conftest import FakeEmbedder
+from tests.conftest import use_fake_model
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def invoke(*args: str):

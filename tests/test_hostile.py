@@ -24,7 +24,6 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
 from cppthemes.config import IngestConfig
 from cppthemes.embed.embedder import EmbeddingCache
@@ -34,7 +33,7 @@ from cppthemes.ingest.table import MAX_SHEET_CELLS, read_csv, read_xlsx
 from cppthemes.pseudonymize import Pseudonymizer, is_name, pseudonymize
 from cppthemes.records import Transcript
 from tests.asuser import as_unprivileged, give_to_nobody, is_root, reachable
-from tests.conftest import SAMPLE, FakeEmbedder, write_corpus
+from tests.conftest import SAMPLE, use_fake_model, write_corpus
 from tests.test_ingest_formats import check_offsets
 from tests.test_privacy import _all_output_text
 
@@ -43,7 +42,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def invoke(*args: str | Path):
@@ -201,7 +200,7 @@ def test_hostile_csv_text_after_a_closing_quote_is_still_read(tmp_path: Path) ->
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "run"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+        use_fake_model(mp)
         result = invoke("run", SAMPLE, "--out", out, "-q")
     assert result.exit_code == 0, result.output
     return out

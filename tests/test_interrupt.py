@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import files, pipeline
+from cppthemes import files
 from cppthemes.cli.app import app
 from cppthemes.errors import RunDirError
-from tests.conftest import FakeEmbedder, write_corpus
+from tests.conftest import FakeEmbedder, use_fake_model, write_corpus
 from tests.interrupt import cached_vectors, folder_state, kill_runs
 
 runner = CliRunner()
@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     fake = FakeEmbedder()
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: fake)
+    use_fake_model(monkeypatch, lambda: fake)
     return fake
 
 

@@ -276,7 +276,7 @@ def test_label_language_auto_detects_norwegian(tmp_path: Path) -> None:
     (folder / "gruppe1.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     cfg = Config(label=LabelConfig(language="auto"), cluster=ClusterConfig(n_codes=2, min_size=2))
     result = run([folder], cfg, embedder=FakeEmbedder())
-    assert result.info["language"] == {"setting": "auto", "used": "nb"}
+    assert result.info.language == {"setting": "auto", "used": "nb"}
     words = {w for c in result.codes for k in c.keyphrases for w in k.split()}
     assert "ventelisten" in words or "veiledningen" in words
     assert not words & (set(stop_words("nb")) | {"ja", "altså"})

@@ -54,11 +54,11 @@ def test_similarity_moves_every_threshold() -> None:
 def test_pipeline_records_scale_and_keeps_given_settings() -> None:
     cfg = load_config(None, ["cluster.n_codes=3"])
     result = run([SAMPLE / "c1-w1-mental-health.txt"], cfg, embedder=ScaledFake())
-    assert result.info["similarity"]["scale"] == [0.7862, 0.2898]
-    assert result.info["similarity"]["applied"]["cluster.min_similarity"] == pytest.approx(0.8442)
-    assert result.info["config"]["cluster"]["min_similarity"] == 0.2  # as given, not moved
+    assert result.info.similarity["scale"] == [0.7862, 0.2898]
+    assert result.info.similarity["applied"]["cluster.min_similarity"] == pytest.approx(0.8442)
+    assert result.info.config["cluster"]["min_similarity"] == 0.2  # as given, not moved
     plain = run([SAMPLE / "c1-w1-mental-health.txt"], cfg, embedder=FakeEmbedder())
-    assert "similarity" not in plain.info and "notes" not in plain.info
+    assert plain.info.similarity is None and not plain.info.notes
 
 
 def test_model_for_language_only_when_no_model_was_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,7 +79,7 @@ def test_model_for_language_only_when_no_model_was_chosen(monkeypatch: pytest.Mo
 def test_pipeline_notes_norwegian_talk_under_english_setting() -> None:
     result = run([SAMPLE_NB / "k1-b1-bup.txt"], load_config(None, ["cluster.n_codes=3"]),
                  embedder=FakeEmbedder())  # fmt: skip
-    assert any("'nb'" in n and "label.language=auto" in n for n in result.info["notes"])
+    assert any("'nb'" in n and "label.language=auto" in n for n in result.info.notes)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_segment_norwegian_talk_is_a_passage() -> None:
 def test_label_norwegian_keyphrases_hold_no_stop_word_or_filler() -> None:
     cfg = Config(label=LabelConfig(language="auto"))
     result = run([SAMPLE_NB], cfg, embedder=FakeEmbedder())
-    assert result.info["language"] == {"setting": "auto", "used": "nb"}
+    assert result.info.language == {"setting": "auto", "used": "nb"}
     blocked = stop_words("nb") | set(FILLERS["nb"]) | {"liksom", "sant", "altså", "ehm", "ja"}
     for code in result.codes:
         words = {w for phrase in code.keyphrases[:10] for w in phrase.split()}

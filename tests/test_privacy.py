@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
+from cppthemes import coding
 from cppthemes.cli.app import app
 from cppthemes.pseudonymize import Pseudonymizer, pseudonym_map_path, pseudonymize
 from cppthemes.records import Transcript
-from tests.conftest import ROOT, TOPICS, FakeEmbedder
+from tests.conftest import FAKE_MODEL_SCRIPT, ROOT, TOPICS, use_fake_model
 from tests.test_ingest_formats import check_offsets
 
 runner = CliRunner()
@@ -61,7 +61,7 @@ def _all_output_text(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def test_privacy_pseudonymize_no_name_survives_in_any_output(tmp_path: Path, fake_model) -> None:
@@ -188,9 +188,9 @@ def test_privacy_failing_runs_never_print_passage_text(
     corpus = _secret_corpus(tmp_path / "c")
     extra, patch = FAILURES[stage]
     if stage != "missing model":
-        monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+        use_fake_model(monkeypatch)
     if patch is not None:
-        monkeypatch.setattr(pipeline, patch[0], patch[1])
+        monkeypatch.setattr(coding, patch[0], patch[1])
     args = ["run", str(corpus), "--out", str(tmp_path / "out"), *extra]
     result = runner.invoke(app, args)
     assert result.exit_code != 0
@@ -206,12 +206,11 @@ def test_privacy_internal_error_in_a_real_process_has_no_traceback(tmp_path: Pat
     """Outside CliRunner: the real console script, with an exception carrying passage text."""
     corpus = _secret_corpus(tmp_path / "c")
     script = (
-        "import sys; from cppthemes import pipeline; from cppthemes.cli import app as cli\n"
-        "from tests.conftest import FakeEmbedder\n"
-        "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
-        "def boom(vectors, cfg, *a, **k):\n"
+        "import sys; from cppthemes import coding; from cppthemes.cli import app as cli\n"
+        + FAKE_MODEL_SCRIPT
+        + "def boom(vectors, cfg, *a, **k):\n"
         f"    raise RuntimeError({SECRET!r})\n"
-        "pipeline.cluster = boom\n"
+        "coding.cluster = boom\n"
         "sys.argv = ['cppthemes', *sys.argv[1:]]; cli.main()\n"
     )
     cmd = [sys.executable, "-c", script, "run", str(corpus), "--out", str(tmp_path / "o")]

@@ -10,9 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from cppthemes import pipeline
 from cppthemes.cli.app import app
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, use_fake_model
 
 runner = CliRunner()
 FAST = ["--set", "cluster.stability_resamples=2"]
@@ -20,7 +19,7 @@ FAST = ["--set", "cluster.stability_resamples=2"]
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
 
 
 def invoke(*args: str):
@@ -46,18 +45,13 @@ def _audit(run_dir: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import cppthemes.pipeline as p
-
-    original = p.load_embedder
-    p.load_embedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        use_fake_model(mp)
         out = tmp_path_factory.mktemp("loop") / "run"
         # Two stability resamples instead of ten: the same code path, a fraction of the time.
         args = ["run", str(SAMPLE), "--out", str(out), "-q", *FAST]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
-    finally:
-        p.load_embedder = original  # type: ignore[assignment]
     return out
 
 
@@ -96,14 +90,9 @@ def refined(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     _edit(run_dir, edit)
     edited_text = (run_dir / "codebook.yaml").read_text()
-    import cppthemes.pipeline as p
-
-    original = p.load_embedder
-    p.load_embedder = lambda *a, **k: FakeEmbedder()  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        use_fake_model(mp)
         result = runner.invoke(app, ["refine", str(run_dir), "-q"])
-    finally:
-        p.load_embedder = original  # type: ignore[assignment]
     assert result.exit_code == 0, result.output
     book = YAML(typ="safe").load((run_dir / "codebook.yaml").read_text())
     return {

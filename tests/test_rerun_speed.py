@@ -21,7 +21,7 @@ from cppthemes import termcache
 from cppthemes.cli.progress import StageProgress
 from cppthemes.cluster.codes import adjusted_rand_score
 from cppthemes.config import load_config
-from cppthemes.embed import models, onnx_model
+from cppthemes.embed import models, onnx_export, onnx_model
 from cppthemes.embed.digests import remembered
 from cppthemes.embed.embedder import SentenceTransformerEmbedder
 from cppthemes.errors import ModelError
@@ -31,7 +31,7 @@ from cppthemes.report.dendrogram import dendrogram_svg, leaf_order
 from cppthemes.report.plots import map_svg
 from cppthemes.segment import spacy_sentences
 from cppthemes.sentcache import CachedSentences
-from tests.conftest import FakeEmbedder, write_corpus
+from tests.conftest import FAKE_MODEL_SCRIPT, FakeEmbedder, use_fake_model, write_corpus
 
 
 def test_ari_is_scikit_learns_to_the_bit() -> None:
@@ -92,7 +92,7 @@ def test_failed_export_falls_back_to_torch_with_one_warning(
         calls.append(target)
         raise RuntimeError("no exporter here")
 
-    monkeypatch.setattr(onnx_model, "export", broken)
+    monkeypatch.setattr(onnx_export, "export", broken)  # what ensure_auto_export calls
     cfg = load_config(None, ['embed.device="cpu"'])
     for _ in range(2):
         notes: list[str] = []
@@ -110,7 +110,7 @@ def test_auto_export_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     target.mkdir(parents=True)
     (target / onnx_model.MODEL_FILE).write_bytes(b"x")
     (target / onnx_model.CONFIG_FILE).write_text("{}")
-    monkeypatch.setattr(onnx_model, "export", lambda *a, **k: pytest.fail("exported again"))
+    monkeypatch.setattr(onnx_export, "export", lambda *a, **k: pytest.fail("exported again"))
     assert onnx_model.ensure_auto_export("ab" * 32, cache_dir=tmp_path) == target
 
 
@@ -232,10 +232,9 @@ def test_run_json_timings_cover_startup_and_writing(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cppthemes import pipeline
     from cppthemes.cli.app import app
 
-    monkeypatch.setattr(pipeline, "load_embedder", lambda *a, **k: FakeEmbedder())
+    use_fake_model(monkeypatch)
     corpus = write_corpus(tmp_path / "corpus")
     out = tmp_path / "run"
     result = CliRunner().invoke(
@@ -254,11 +253,7 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
 
     corpus = write_corpus(tmp_path / "corpus")
     script = (
-        "import sys\n"
-        "from tests.conftest import FakeEmbedder\n"
-        "from cppthemes import pipeline\n"
-        "pipeline.load_embedder = lambda *a, **k: FakeEmbedder()\n"
-        "from cppthemes.cli.app import app\n"
+        "import sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli.app import app\n"
         "try:\n"
         f"    app(['run', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '-q',"
         f" '--cache-dir', {str(tmp_path / 'cache')!r}])\n"

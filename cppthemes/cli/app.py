@@ -6,12 +6,11 @@ and exit code 1; participants' words never appear in a traceback.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +18,9 @@ from rich.table import Table
 
 from cppthemes import __version__
 from cppthemes.errors import CppthemesError
+
+if TYPE_CHECKING:
+    from cppthemes.commands import Hooks, RunDone
 
 app = typer.Typer(
     help="Candidate codes and themes from interview and focus-group transcripts, offline.",
@@ -180,32 +182,26 @@ StrictOpt = Annotated[
 ]
 
 
-def _ingest_overrides(
+def _ingest_settings(
     fmt: str | None,
     columns: str | None,
     manifest: Path | None,
     meta: str | None,
     facilitators: list[str] | None,
     strict: bool,
-) -> list[str]:
-    """The ingest options as ``--set`` overrides, so settings have one path to validation."""
+) -> dict[str, Any]:
+    """The ingest options as dotted settings, validated with every other setting."""
     from cppthemes.config import parse_columns
 
-    out: list[str] = []
-    if fmt is not None:
-        out.append(f"ingest.format={json.dumps(fmt)}")
-    if columns is not None:
-        pairs = ", ".join(f"{k} = {json.dumps(v)}" for k, v in parse_columns(columns).items())
-        out.append(f"ingest.columns={{{pairs}}}")
-    if manifest is not None:
-        out.append(f"ingest.manifest_path={json.dumps(str(manifest))}")
-    if meta is not None:
-        out.append(f"ingest.meta_from_name={json.dumps(meta)}")
-    if facilitators:
-        out.append(f"ingest.facilitators={json.dumps(facilitators)}")
-    if strict:
-        out.append("ingest.strict=true")
-    return out
+    given: dict[str, Any] = {
+        "ingest.format": fmt,
+        "ingest.columns": parse_columns(columns) if columns is not None else None,
+        "ingest.manifest_path": str(manifest) if manifest is not None else None,
+        "ingest.meta_from_name": meta,
+        "ingest.facilitators": facilitators or None,
+        "ingest.strict": True if strict else None,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _print_skipped(item: object) -> None:
@@ -293,89 +289,77 @@ def run(
     """Run the whole pipeline: transcripts in, candidate codes and a report out."""
     from cppthemes.config import load_config
 
-    overrides = list(set_ or []) + ([f"cluster.n_codes={codes}"] if codes is not None else [])
-    overrides += [f'cluster.granularity="{granularity}"'] if granularity else []
-    overrides += [f"embed.model={json.dumps(model)}"] if model else []
-    overrides += [f"embed.engine={json.dumps(engine)}"] if engine else []
-    overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
-    overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
-    overrides += [f"codebook.framework={json.dumps(framework)}"] if framework else []
-    overrides += ["codebook.deductive=true"] if deductive else []
-    overrides += ["privacy.pseudonymize=true"] if pseudonymize else []
-    overrides += [f"privacy.names_file={json.dumps(str(names))}"] if names else []
-    cfg = load_config(config, overrides)
-    _run_and_write(cfg, [str(p) for p in paths], out, codebook, cache_dir, quiet)
+    given: dict[str, Any] = {
+        "cluster.n_codes": codes,
+        "cluster.granularity": granularity or None,
+        "embed.model": model or None,
+        "embed.engine": engine or None,
+        "segment.strategy": segment,
+        "codebook.framework": framework or None,
+        "codebook.deductive": True if deductive else None,
+        "privacy.pseudonymize": True if pseudonymize else None,
+        "privacy.names_file": str(names) if names else None,
+    }
+    settings = {k: v for k, v in given.items() if v is not None}
+    settings |= _ingest_settings(fmt, columns, manifest, meta_from_name, facilitator, strict)
+    cfg = load_config(config, set_ or [], settings)
+    _report_run(out, quiet, lambda hooks: _run_corpus(cfg, paths, out, codebook, cache_dir, hooks))
 
 
-def _run_and_write(
+def _run_corpus(
     cfg: Any,
-    paths: list[str],
+    paths: list[Path],
     out: Path,
     codebook: Path | None,
     cache_dir: Path | None,
-    quiet: bool,
-) -> None:
-    """Shared by `run` and `refine`: run the pipeline (with a codebook), write, summarise."""
-    from cppthemes.cli.progress import StageProgress
-    from cppthemes.codebook.rerun import load_plan
-    from cppthemes.embed.embedder import EmbeddingCache, default_cache_dir
-    from cppthemes.pipeline import run as run_pipeline
-    from cppthemes.proctime import age
-    from cppthemes.pseudonymize import pseudonym_map_path, read_pseudonyms
-    from cppthemes.runfolder import FILES, run_summary, write_run
+    hooks: Any,
+) -> Any:
+    from cppthemes.commands import run_corpus
 
-    cache = EmbeddingCache(cache_dir or default_cache_dir())
-    loaded = load_plan(codebook) if codebook is not None else None
-    known = read_pseudonyms(pseudonym_map_path(out)) if cfg.privacy.pseudonymize else None
+    return run_corpus(
+        [str(p) for p in paths], cfg, out, codebook=codebook, cache_dir=cache_dir, hooks=hooks
+    )
+
+
+def _report_run(out: Path, quiet: bool, work: Callable[[Hooks], RunDone]) -> None:
+    """Shared by `run` and `refine`: do the work under progress bars, then tell the user."""
+    from cppthemes.cli.progress import StageProgress
+    from cppthemes.commands import Hooks
 
     with StageProgress(err, enabled=not quiet) as bars:
-        startup = age()
-        result = run_pipeline(
-            paths,
-            cfg,
-            cache=cache,
-            on_progress=bars.update,
-            on_skip=_print_skipped,
-            plan=loaded.plan if loaded else None,
-            previous=loaded.previous if loaded else None,
-            pseudonyms=known,
-            on_note=lambda message: bars.note(message),
+        done = work(
+            Hooks(
+                on_progress=bars.update,
+                on_skip=_print_skipped,
+                on_note=lambda message: bars.note(message),
+                on_backup=lambda path: err.print(
+                    f"note: codebook.yaml was edited since the last run; kept it as {path}",
+                    markup=False,
+                ),
+            )
         )
-        bars.update("write", 0, len(FILES))
-        written = write_run(
-            result,
-            cfg,
-            out,
-            paths,
-            codebook_base=loaded.base if loaded else None,
-            on_backup=lambda path: err.print(
-                f"note: codebook.yaml was edited since the last run; kept it as {path}",
-                markup=False,
-            ),
-            startup_s=startup,
-        )
-        bars.update("write", len(FILES), len(FILES))
-    runs = [e.get("run") for e in result.audit]
-    for event in result.audit:
-        if event.get("run") != (runs[-1] if runs else None):
-            continue
-        if event["rule"] == "not applied":
-            err.print(f"not applied: {event['code']}: {event['what']}", markup=False)
-        elif event["rule"] == "empty":
-            err.print(f"note: {event['code']}: {event['what']}", markup=False)
-    warnings: list[dict[str, Any]] = result.info.get("warnings") or []  # type: ignore[assignment]
-    for warning in warnings:
-        where = f"{warning['path']}:{warning['line']}" if warning.get("line") else warning["path"]
-        err.print(f"warning: {where}: {warning['reason']}", markup=False)
-    if cache.problem:
-        err.print(f"warning: {cache.problem}", markup=False)
-    for note in result.info.get("notes") or []:  # type: ignore[attr-defined]
+    from cppthemes.codebook.apply import this_run
+    from cppthemes.pseudonymize import pseudonym_map_path
+    from cppthemes.runfolder import run_summary
+
+    result = done.result
+    for event in this_run(result.audit):
+        if event.rule == "not applied":
+            err.print(f"not applied: {event.code}: {event.what}", markup=False)
+        elif event.rule == "empty":
+            err.print(f"note: {event.code}: {event.what}", markup=False)
+    for warning in result.info.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if done.cache_problem:
+        err.print(f"warning: {done.cache_problem}", markup=False)
+    for note in result.info.notes:
         err.print(f"note: {note}", markup=False)
     if not result.codes:
         from cppthemes.cluster.codes import why_nothing_coded
 
+        cluster_cfg = done.cfg.cluster
         err.print(
-            f"note: {why_nothing_coded(result.segment_stats.passages, cfg.cluster)}", markup=False
+            f"note: {why_nothing_coded(result.segment_stats.passages, cluster_cfg)}", markup=False
         )
     if not quiet:
         err.print(run_summary(result, out), markup=False)
@@ -385,7 +369,7 @@ def _run_and_write(
                 f"(keep it private) is {pseudonym_map_path(out)}",
                 markup=False,
             )
-    for path in written:
+    for path in done.written:
         typer.echo(str(path))
 
 
@@ -403,10 +387,13 @@ def refine(
     set_: SetOpt = None,
 ) -> None:
     """Re-run with the run folder's inputs and settings, applying its edited codebook.yaml."""
-    from cppthemes.codebook.rerun import run_settings
+    from cppthemes.commands import refine_folder
 
-    cfg, paths = run_settings(run_dir, list(set_ or []))
-    _run_and_write(cfg, paths, out or run_dir, run_dir / "codebook.yaml", cache_dir, quiet)
+    _report_run(
+        out or run_dir,
+        quiet,
+        lambda hooks: refine_folder(run_dir, out, set_ or [], cache_dir=cache_dir, hooks=hooks),
+    )
 
 
 @app.command("codes")
@@ -466,150 +453,27 @@ def ingest(
     strict: StrictOpt = False,
 ) -> None:
     """Read transcripts and summarise what was found (speakers, roles, turns, words)."""
-    from cppthemes.accounting import corpus_warnings, fail_on_warnings
+    from cppthemes.commands import ingest_corpus
     from cppthemes.config import load_config
-    from cppthemes.files import atomic_write_text
-    from cppthemes.ingest import load_corpus, summarise, turns_jsonl
+    from cppthemes.ingest import summarise
 
-    overrides = list(set_ or [])
-    overrides += _ingest_overrides(fmt, columns, manifest, meta_from_name, facilitator, strict)
-    cfg = load_config(config, overrides)
-    corpus = load_corpus(
-        paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=_print_skipped
-    )
-    _, warned = corpus_warnings(corpus.transcripts, cfg.segment, earlier=corpus.warnings)
-    if cfg.ingest.strict:
-        fail_on_warnings(warned)
+    settings = _ingest_settings(fmt, columns, manifest, meta_from_name, facilitator, strict)
+    cfg = load_config(config, set_ or [], settings)
+    done = ingest_corpus(paths, cfg, out, on_skip=_print_skipped)
     table = Table("source", "format", "turns", "speakers", "facilitator", "words", "metadata")
-    for row in summarise(corpus.transcripts):
+    for row in summarise(done.transcripts):
         table.add_row(*row)
     err.print(table)
-    for warning in warned:
+    for warning in done.warnings:
         err.print(f"warning: {warning}", markup=False)
-    if corpus.skipped:
-        err.print(f"{len(corpus.skipped)} files skipped (listed above)", markup=False)
+    if done.skipped:
+        err.print(f"{len(done.skipped)} files skipped (listed above)", markup=False)
     if out is not None:
-        text = turns_jsonl(corpus.transcripts)
-        atomic_write_text(out, text)
-        err.print(f"wrote {text.count(chr(10))} turns to {out}", markup=False)
+        err.print(f"wrote {done.turns_written} turns to {out}", markup=False)
 
 
-@app.command()
-@reports_errors
-def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `cppthemes run`.")],
-    gold: Annotated[Path, typer.Option("--gold", help="gold.jsonl: file, line, label.")],
-    per_file_labels: Annotated[
-        bool, typer.Option("--per-file-labels", help="A label means something only in its file.")
-    ] = False,
-    segmentation: Annotated[
-        bool,
-        typer.Option(
-            "--segmentation",
-            help="Score passage boundaries against the gold label boundaries (Pk, WindowDiff).",
-        ),
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Agreement of a run's codes with human labels (NMI, AMI, ARI, V-measure, coverage).
-
-    With --segmentation: Pk and WindowDiff of the run's passage boundaries against the human
-    topic boundaries (where the gold label changes), beside two baselines.
-    """
-    from cppthemes.evaluate import file_notes, read_gold, score_run, score_segmentation
-    from cppthemes.runfolder import read_passages
-
-    if segmentation:
-        seg = score_segmentation(read_passages(run_dir), read_gold(gold), gold_name=str(gold))
-        if as_json:
-            typer.echo(json.dumps(seg.as_dict(), indent=2))
-            return
-        table = Table(
-            "segmentation", "Pk", "WindowDiff", title=f"{run_dir} vs {gold} (lower is better)"
-        )
-        table.add_row("this run", f"{seg.pk:.3f}", f"{seg.windowdiff:.3f}")
-        for name, values in seg.baselines.items():
-            table.add_row(
-                f"baseline: {name.replace('_', ' ')}",
-                f"{values['pk']:.3f}",
-                f"{values['windowdiff']:.3f}",
-            )
-        Console(highlight=False).print(table)
-        err.print(
-            f"{seg.files} files, {seg.lines} lines, {seg.reference_segments} reference and "
-            f"{seg.hypothesis_segments} run segments, mean k {seg.k_mean:.1f}",
-            markup=False,
-        )
-        return
-    scores = score_run(run_dir, gold, per_file_labels=per_file_labels)
-    if as_json:
-        typer.echo(json.dumps(scores.as_dict(), indent=2))
-        return
-    table = Table("measure", "value", title=f"{run_dir} vs {gold}")
-    for key, value in scores.as_dict().items():
-        if not isinstance(value, list):
-            table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
-    Console(highlight=False).print(table)
-    for note in file_notes(scores):
-        err.print(f"note: {note}", markup=False)
-
-
-@app.command()
-@reports_errors
-def export(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `cppthemes run`.")],
-    to: Annotated[
-        str, typer.Option("--to", help="qdpx, qdc, csv, xlsx, html or md.", show_default=False)
-    ],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder to write into (default: RUN_DIR).")
-    ] = None,
-) -> None:
-    """Regenerate an output from a run folder, without running the pipeline again."""
-    from cppthemes.runfolder import export_run
-
-    for path in export_run(run_dir, to, out):
-        typer.echo(str(path))
-
-
-model_app = typer.Typer(
-    help="Embedding models: build the static one (distill) or the ONNX ones (export-onnx).",
-    no_args_is_help=True,
-)
-app.add_typer(model_app, name="model")
-
-
-@model_app.command("distill")
-@reports_errors
-def model_distill(
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder (default: in the user cache).")
-    ] = None,
-    dims: Annotated[int, typer.Option("--dims", help="PCA dimensions (0 = keep all).")] = 256,
-) -> None:
-    """Distil the packaged model into a static one (Model2Vec) for `--model static`."""
-    from cppthemes.embed.static_model import distill
-
-    err.print("distilling the packaged model (about a minute)...", markup=False)
-    typer.echo(str(distill(out, pca_dims=dims or None)))
-
-
-@model_app.command("export-onnx")
-@reports_errors
-def model_export_onnx(
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder (default: in the user cache).")
-    ] = None,
-    no_quantize: Annotated[
-        bool,
-        typer.Option("--no-quantize", help="Keep float weights (for `--model onnx-fp32`)."),
-    ] = False,
-) -> None:
-    """Export the packaged model to ONNX, int8, for `--model onnx-int8` (needs the onnx extra)."""
-    from cppthemes.embed.onnx_model import export
-
-    err.print("exporting the packaged model to ONNX (about 10 seconds)...", markup=False)
-    typer.echo(str(export(out, quantize=not no_quantize)))
+# evaluate, export and the model commands, registered on ``app`` after the commands above.
+from cppthemes.cli import tools  # noqa: E402, F401
 
 
 def main() -> None:

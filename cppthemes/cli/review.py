@@ -76,8 +76,7 @@ def code_detail(run_dir: Path, code_id: str) -> str:
     lines.append(f"prevalence: {prevalence_line(code.prevalence)}")
     if code.stability is not None:
         lines.append(f"stability: {code.stability:.2f}")
-    table = result.info.get("neighbours")
-    neighbours = (table.get(code.id) if isinstance(table, dict) else None) or []
+    neighbours = result.info.neighbours.get(code.id) or []
     if neighbours:
         near = [f"{cid} {by_id[cid].label} ({sim:.2f})" for cid, sim in neighbours if cid in by_id]
         lines.append("nearest codes: " + "; ".join(near))

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from cppthemes.errors import InputError
-from cppthemes.records import Code, Prevalence, Quote, Theme
+from cppthemes.records import Code, CodeStatus, Prevalence, Quote, Theme
 
 SCHEMA_VERSION = 1
 HEADER = """\
@@ -77,7 +77,7 @@ def codebook_dict(
             {
                 "id": c.id,
                 "label": c.label,
-                "status": c.status,
+                "status": str(c.status),
                 "description": c.description,
                 "theme": theme_of.get(c.id),
                 "keyphrases": list(c.keyphrases),
@@ -202,9 +202,7 @@ def load_codebook(path: Path) -> dict[str, Any]:
 
 
 # What a code's `status` may say (docs/codebook.md): the tool's own, anchors, discards.
-STATUSES = (
-    "candidate", "kept", "keep", "renamed", "final", "seeded", "deductive", "discarded", "discard",
-)  # fmt: skip
+STATUSES = tuple(str(s) for s in CodeStatus)
 
 
 def _line(node: Any, key: str | int | None = None) -> int | None:

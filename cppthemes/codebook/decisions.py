@@ -10,16 +10,15 @@ A decision that cannot be read is not dropped: it becomes a message in the plan'
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cppthemes.errors import RunDirError
+from cppthemes.records import AuditEvent, CodeStatus
 
 # Statuses that make a code an anchor: the analyst (or a framework) stands behind it.
-ANCHOR_STATUSES = frozenset({"kept", "keep", "seeded", "deductive", "renamed", "final"})
-DISCARD_STATUSES = frozenset({"discard", "discarded"})
+ANCHOR_STATUSES = frozenset(str(s) for s in CodeStatus if s.anchors)
+DISCARD_STATUSES = frozenset(str(s) for s in CodeStatus if s.discards)
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class SeedSpec:
     passages: tuple[str, ...] = ()
     id: str | None = None
     theme: str | None = None
-    status: str = "seeded"
+    status: CodeStatus = CodeStatus.SEEDED
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class Previous:
     """What the previous run in a folder decided: memberships, audit trail, snapshot."""
 
     members: dict[str, tuple[str, ...]]
-    audit: tuple[dict[str, Any], ...]
+    audit: tuple[AuditEvent, ...]
     snapshot: dict[str, dict[str, Any]]
 
 
@@ -105,27 +104,19 @@ def _strs(value: Any) -> tuple[str, ...]:
 
 def read_previous(run_dir: Path) -> Previous | None:
     """The previous run's memberships (passages.jsonl), audit.jsonl and run.json snapshot."""
-    passages = run_dir / "passages.jsonl"
-    if not passages.is_file():
+    from cppthemes.codec import read_audit, read_passages, read_run_json
+
+    if not (run_dir / "passages.jsonl").is_file():
         return None
     members: dict[str, list[str]] = {}
-    audit: list[dict[str, Any]] = []
-    try:
-        for line in passages.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record.get("code"):
-                members.setdefault(str(record["code"]), []).append(str(record["id"]))
-        audit_path = run_dir / "audit.jsonl"
-        if audit_path.is_file():
-            audit = [json.loads(x) for x in audit_path.read_text(encoding="utf-8").splitlines()]
-        run_path = run_dir / "run.json"
-        run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"{run_dir}: a run file is not JSON ({exc.msg})") from None
+    for record in read_passages(run_dir):
+        if record.get("code"):
+            members.setdefault(str(record["code"]), []).append(str(record["id"]))
+    run = read_run_json(run_dir) if (run_dir / "run.json").is_file() else {}
     snapshot = ((run.get("codebook") or {}).get("codes")) or {}
     return Previous(
         members={k: tuple(v) for k, v in members.items()},
-        audit=tuple(audit),
+        audit=read_audit(run_dir),
         snapshot={str(k): dict(v) for k, v in snapshot.items()},
     )
 
@@ -177,6 +168,24 @@ def _decision(plan: Plan, entry: Any, number: int) -> None:
         plan.problems.append((rule, f"#{number}", f"cannot be read ({exc})"))
 
 
+def _read_seeds(plan: Plan, seeded: list[Any]) -> None:
+    """The codes under ``seeded:``: a label and what defines it."""
+    for number, s in enumerate(seeded, start=1):
+        if not isinstance(s, dict) or not s.get("label"):
+            plan.problems.append(("seed", f"#{number}", "a seeded code needs a label"))
+            continue
+        plan.seeds.append(
+            SeedSpec(
+                label=str(s["label"]),
+                description=str(s.get("description") or ""),
+                examples=_strs(s.get("examples")),
+                passages=_strs(s.get("passages")),
+                id=str(s["id"]) if s.get("id") else None,
+                theme=str(s["theme"]) if s.get("theme") else None,
+            )
+        )
+
+
 def read_plan(book: dict[str, Any], source: str, previous: Previous | None) -> Plan:
     """The decisions in a loaded codebook, explicit and in place."""
     plan = Plan(source=source)
@@ -213,20 +222,7 @@ def read_plan(book: dict[str, Any], source: str, previous: Previous | None) -> P
         plan.codes.append(code)
     for number, entry in enumerate(book.get("decisions") or [], start=1):
         _decision(plan, entry, number)
-    for number, s in enumerate(book.get("seeded") or [], start=1):
-        if not isinstance(s, dict) or not s.get("label"):
-            plan.problems.append(("seed", f"#{number}", "a seeded code needs a label"))
-            continue
-        plan.seeds.append(
-            SeedSpec(
-                label=str(s["label"]),
-                description=str(s.get("description") or ""),
-                examples=_strs(s.get("examples")),
-                passages=_strs(s.get("passages")),
-                id=str(s["id"]) if s.get("id") else None,
-                theme=str(s["theme"]) if s.get("theme") else None,
-            )
-        )
+    _read_seeds(plan, book.get("seeded") or [])
     themes = {str(t.get("id")): t for t in book.get("themes") or [] if isinstance(t, dict)}
     for tid, t in themes.items():
         edited = tid in theme_edits

@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from cppthemes.codebook.book import load_codebook
 from cppthemes.codebook.decisions import Plan, Previous, read_plan, read_previous
 from cppthemes.codebook.qdc import read_qdc
-from cppthemes.config import Config, _explain, _parse_value, _set_dotted
-from cppthemes.errors import ConfigError, RunDirError
-from cppthemes.runfolder import read_run_json
+from cppthemes.codec import read_run_json
+from cppthemes.config import Config, parse_overrides, validate_settings
+from cppthemes.errors import RunDirError
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,7 @@ def run_settings(run_dir: Path, overrides: list[str] | None = None) -> tuple[Con
     path = run_dir / "run.json"
     run = read_run_json(run_dir)
     data = run.get("config") or {}
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item}: expected key=value, e.g. cluster.n_codes=12")
-        _set_dotted(data, key.strip(), _parse_value(raw.strip()))
-    try:
-        cfg = Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_explain(exc, f"{path} (with --set)")) from None
+    cfg = validate_settings(data, parse_overrides(overrides or []), f"{path} (with --set)")
     paths = [str(p) for p in (run.get("inputs") or {}).get("paths") or []]
     missing = [p for p in paths if not Path(p).exists()]
     if not paths or missing:

@@ -27,41 +27,37 @@ from cppthemes.embed.embedder import (
     Embedder,
     SentenceTransformerEmbedder,
 )
+from cppthemes.embed.multilingual import MULTILINGUAL_NAMES
+from cppthemes.embed.onnx_model import ONNX_NAMES
+from cppthemes.embed.static_model import STATIC_NAME
 from cppthemes.errors import ModelError
 
 Note = Callable[[str], None]
+# Makes the embedder an ``embed.model`` name stands for (not loaded yet: see the module doc).
+Factory = Callable[[EmbedConfig, "Note | None"], Embedder]
 
 
-def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
-    """The embedder ``cfg`` asks for, not yet loaded; notes and warnings go to ``on_note``.
+def _multilingual(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    from cppthemes.embed.multilingual import MultilingualEmbedder
 
-    The Hugging Face libraries are put offline first, whichever branch is taken: an inherited
-    ``HF_HUB_OFFLINE=0`` must not let a later export or fallback reach the network.
-    """
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    from cppthemes.embed.multilingual import MULTILINGUAL_NAMES, MultilingualEmbedder
-    from cppthemes.embed.onnx_model import ONNX_NAMES, OnnxEmbedder
-    from cppthemes.embed.static_model import STATIC_NAME, StaticEmbedder
+    return MultilingualEmbedder(batch_size=cfg.batch_size, threads=cfg.threads)
 
-    if cfg.endpoint:
-        from cppthemes.embed.endpoint import EndpointEmbedder
 
-        return EndpointEmbedder(
-            cfg.endpoint,
-            model=cfg.endpoint_model,
-            batch_size=cfg.batch_size,
-            timeout=cfg.timeout,
-            retries=cfg.retries,
-            allow_remote=cfg.allow_remote,
-        )
-    if cfg.model in MULTILINGUAL_NAMES:
-        return MultilingualEmbedder(batch_size=cfg.batch_size, threads=cfg.threads)
-    if cfg.model == STATIC_NAME:
-        return StaticEmbedder()
-    if cfg.model in ONNX_NAMES:
-        return OnnxEmbedder(name=cfg.model, batch_size=cfg.batch_size, threads=cfg.threads)
-    if cfg.runtime != "torch" and cfg.model in PACKAGED_NAMES and _on_cpu(cfg.device):
+def _static(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    from cppthemes.embed.static_model import StaticEmbedder
+
+    return StaticEmbedder()
+
+
+def _onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    from cppthemes.embed.onnx_model import OnnxEmbedder
+
+    return OnnxEmbedder(name=cfg.model, batch_size=cfg.batch_size, threads=cfg.threads)
+
+
+def _packaged(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    """The packaged all-MiniLM-L6-v2: its ONNX export on the CPU, else torch."""
+    if cfg.runtime != "torch" and _on_cpu(cfg.device):
         try:
             return _packaged_onnx(cfg, on_note)
         except ModelError as exc:
@@ -73,14 +69,70 @@ def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
                     "embedding with torch instead (slower; same model). "
                     "Set embed.runtime='torch' to skip the attempt."
                 )
-    elif cfg.runtime == "onnx":
+        return _torch(cfg)
+    return _local(cfg, on_note)
+
+
+def _local(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
+    """Any other name: a sentence-transformers model in a folder or the local hub cache."""
+    if cfg.runtime == "onnx":
         raise ModelError(
             f"embed.runtime='onnx' runs the packaged {DEFAULT_MODEL} on the CPU only; "
             f"embed.model={cfg.model!r}, embed.device={cfg.device!r}"
         )
+    return _torch(cfg)
+
+
+def _torch(cfg: EmbedConfig) -> Embedder:
     return SentenceTransformerEmbedder(
         cfg.model, batch_size=cfg.batch_size, device=cfg.device, threads=cfg.threads
     )
+
+
+# EMBEDDERS: every model name the tool knows -> the factory of its embedder. The single
+# source of truth for the names `--model` takes beside a folder or a cached hub name; a new
+# embedder is one entry here. tests/test_registries.py runs every entry through the same
+# checks; tests register the fake embedder here (conftest.py's ``fake_model`` fixture).
+EMBEDDERS: dict[str, Factory] = {
+    **dict.fromkeys(sorted(PACKAGED_NAMES), _packaged),
+    **dict.fromkeys(sorted(MULTILINGUAL_NAMES), _multilingual),
+    **dict.fromkeys(sorted(ONNX_NAMES), _onnx),
+    STATIC_NAME: _static,
+}
+
+
+def load_embedder(cfg: EmbedConfig, *, on_note: Note | None = None) -> Embedder:
+    """The embedder ``cfg`` asks for, not yet loaded; notes and warnings go to ``on_note``.
+
+    An endpoint first, then a registered name (``EMBEDDERS``), else a local model folder or
+    hub name. The Hugging Face libraries are put offline first, whichever is taken: an
+    inherited ``HF_HUB_OFFLINE=0`` must not let a later export or fallback reach the network.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    if cfg.endpoint:
+        from cppthemes.embed.endpoint import EndpointEmbedder
+
+        return EndpointEmbedder(
+            cfg.endpoint,
+            model=cfg.endpoint_model,
+            batch_size=cfg.batch_size,
+            timeout=cfg.timeout,
+            retries=cfg.retries,
+            allow_remote=cfg.allow_remote,
+        )
+    return EMBEDDERS.get(cfg.model, _local)(cfg, on_note)
+
+
+def check_model(cfg: EmbedConfig) -> None:
+    """Raise ``ModelError`` now (milliseconds) when ``embed.model`` names no model this machine
+    has, instead of after ingest and segmentation: a registered name, a model folder, or a hub
+    name already in the local cache. An endpoint names its model itself."""
+    if cfg.endpoint or (cfg.model in EMBEDDERS and cfg.model not in PACKAGED_NAMES):
+        return
+    from cppthemes.embed.embedder import resolve_model
+
+    resolve_model(cfg.model)
 
 
 def _packaged_onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:

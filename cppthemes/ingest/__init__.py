@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cppthemes.config import IngestConfig, SegmentConfig
 from cppthemes.errors import CppthemesError, InputError, display_name
@@ -31,7 +32,7 @@ from cppthemes.ingest.table import read_csv, read_tsv, read_xlsx
 from cppthemes.ingest.text import read_text_transcript
 from cppthemes.ingest.vtt import read_vtt
 from cppthemes.ingest.whisper import read_whisper_json
-from cppthemes.records import Transcript
+from cppthemes.records import Skipped, Transcript
 
 Reader = Callable[[Path, str, str, Mapping[str, str]], list[Transcript]]
 
@@ -49,62 +50,44 @@ def _no_columns(
     return reader
 
 
-READERS: dict[str, Reader] = {
-    "text": _text,
-    "docx": read_docx,
-    "vtt": _no_columns(read_vtt),
-    "srt": _no_columns(read_srt),
-    "json": _no_columns(read_whisper_json),
-    "csv": read_csv,
-    "tsv": read_tsv,
-    "xlsx": read_xlsx,
+@dataclass(frozen=True)
+class ReaderEntry:
+    """One format: the function that reads it, the suffixes that select it (the first are
+    those a folder is searched for by default), and whether its bytes are decoded as text."""
+
+    read: Reader
+    suffixes: tuple[str, ...]
+    searched: int = 1  # how many of ``suffixes`` ``ingest.suffixes`` lists by default
+    text: bool = True
+
+    def __call__(
+        self, path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
+    ) -> list[Transcript]:
+        return self.read(path, transcript_id, source, columns)
+
+
+# READERS: every transcript format -> its reader. The single source of truth for formats: the
+# suffix table, the formats checked for mixed encodings and the default ``ingest.suffixes``
+# derive from it (config.py's ``Format`` and configs/default.toml are kept equal to it by
+# tests/test_registries.py, which also runs every entry through the same checks).
+READERS: dict[str, ReaderEntry] = {
+    "text": ReaderEntry(_text, (".txt", ".md", ".markdown", ".text"), searched=2),
+    "docx": ReaderEntry(read_docx, (".docx",), text=False),
+    "vtt": ReaderEntry(_no_columns(read_vtt), (".vtt",)),
+    "srt": ReaderEntry(_no_columns(read_srt), (".srt",)),
+    "json": ReaderEntry(_no_columns(read_whisper_json), (".json",)),
+    "csv": ReaderEntry(read_csv, (".csv",)),
+    "tsv": ReaderEntry(read_tsv, (".tsv", ".tab")),
+    "xlsx": ReaderEntry(read_xlsx, (".xlsx", ".xlsm"), text=False),
 }
-SUFFIX_FORMATS = {
-    ".txt": "text",
-    ".md": "text",
-    ".markdown": "text",
-    ".text": "text",
-    ".docx": "docx",
-    ".vtt": "vtt",
-    ".srt": "srt",
-    ".json": "json",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-}
+SUFFIX_FORMATS = {suffix: name for name, r in READERS.items() for suffix in r.suffixes}
+DEFAULT_SUFFIXES = [s for r in READERS.values() for s in r.suffixes[: r.searched]]
 MANIFEST_SUFFIXES = (".csv", ".yaml", ".yml")
 # Formats read as text (their bytes decoded by `decode.py`): checked for mixed encodings.
-TEXT_FORMATS = frozenset(("text", "vtt", "srt", "json", "csv", "tsv"))
+TEXT_FORMATS = frozenset(name for name, r in READERS.items() if r.text)
 # No one speaks a million characters (about 150,000 words, many hours) without a break: such a
 # turn means missing speaker labels or line breaks, and would exhaust the sentence splitter.
 MAX_TURN_CHARS = 1_000_000
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file (or part of one) that was not read, and why; ``str()`` is the one-line form."""
-
-    path: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.path}:{self.line}: {self.reason}"
-            if self.line
-            else f"{self.path}: {self.reason}"
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        return {"path": self.path, "line": self.line, "reason": self.reason}
-
-    @classmethod
-    def from_error(cls, exc: CppthemesError, path: Path) -> Skipped:
-        if isinstance(exc, InputError):
-            return cls(exc.path, exc.line, exc.message)
-        return cls(str(path), None, str(exc))
 
 
 @dataclass(frozen=True)
@@ -237,6 +220,60 @@ def _name_of(transcript: Transcript) -> str:
     return Path(Path(name).name).stem if "." in Path(name).name else Path(name).name
 
 
+def _read_file(
+    path: Path, source: str, fmt: str | None, cfg: IngestConfig
+) -> tuple[list[Transcript], bytes]:
+    """One file's transcripts and its bytes; every failure an InputError naming the file."""
+    reader = READERS.get(fmt or "")
+    if reader is None:
+        raise InputError(path, "unsupported format; say which with --format")
+    transcript_id = Path(source).with_suffix("").as_posix()
+    try:
+        read = reader(path, transcript_id, source, cfg.columns)
+        raw = read_bytes(path)
+    except InputError:
+        raise
+    except CppthemesError as exc:
+        raise InputError(path, str(exc)) from None
+    except Exception as exc:  # a reader bug must not cost the rest of the corpus
+        raise InputError(path, f"could not be read ({type(exc).__name__}); please report") from None
+    too_long = next(
+        (turn for t in read for turn in t.turns if len(turn.text) > MAX_TURN_CHARS), None
+    )
+    if too_long is not None:
+        raise InputError(
+            path,
+            f"a turn of {len(too_long.text):,} characters (more than "
+            f"{MAX_TURN_CHARS:,}); are speaker labels or line breaks missing?",
+            line=too_long.line_start,
+        )
+    return read, raw
+
+
+def _name_metadata(
+    transcript: Transcript,
+    path: Path,
+    pattern: Any,
+    cfg: IngestConfig,
+    warnings: list[Skipped],
+) -> dict[str, str]:
+    """Metadata read from the file name (``--meta-from-name``); a name that does not fit is a
+    warning, not a skip."""
+    if pattern is None:
+        return {}
+    parsed = meta_from_name(pattern, _name_of(transcript))
+    if parsed is None:
+        warnings.append(
+            Skipped(
+                str(path),
+                None,
+                f"name {_name_of(transcript)!r} does not fit --meta-from-name "
+                f"{cfg.meta_from_name!r}",
+            )
+        )
+    return dict(parsed or {})
+
+
 def load_corpus(
     paths: Sequence[str | Path],
     cfg: IngestConfig,
@@ -266,59 +303,18 @@ def load_corpus(
         skip(exc, Path(exc.path))
     for path, source in files:
         fmt = format_of(path, cfg)
-        reader = READERS.get(fmt or "")
-        if reader is None:
-            skip(
-                InputError(path, "unsupported format; say which with --format"),
-                path,
-            )
-            continue
-        transcript_id = Path(source).with_suffix("").as_posix()
         try:
-            read = reader(path, transcript_id, source, cfg.columns)
-            raw = read_bytes(path)
-            digest = hashlib.sha256(raw).hexdigest()
+            read, raw = _read_file(path, source, fmt, cfg)
         except InputError as exc:
             skip(exc, path)
             continue
-        except CppthemesError as exc:
-            skip(InputError(path, str(exc)), path)
-            continue
-        except Exception as exc:  # a reader bug must not cost the rest of the corpus
-            skip(InputError(path, f"could not be read ({type(exc).__name__}); please report"), path)
-            continue
-        too_long = next(
-            (turn for t in read for turn in t.turns if len(turn.text) > MAX_TURN_CHARS), None
-        )
-        if too_long is not None:
-            skip(
-                InputError(
-                    path,
-                    f"a turn of {len(too_long.text):,} characters (more than "
-                    f"{MAX_TURN_CHARS:,}); are speaker labels or line breaks missing?",
-                    line=too_long.line_start,
-                ),
-                path,
-            )
-            continue
+        digest = hashlib.sha256(raw).hexdigest()
         for transcript in read:
             if transcript.id in seen:
                 skip(InputError(path, f"same transcript id as {seen[transcript.id]}"), path)
                 continue
             seen[transcript.id] = str(path)
-            metadata: dict[str, str] = {}
-            if pattern is not None:
-                parsed = meta_from_name(pattern, _name_of(transcript))
-                if parsed is None:
-                    warnings.append(
-                        Skipped(
-                            str(path),
-                            None,
-                            f"name {_name_of(transcript)!r} does not fit --meta-from-name "
-                            f"{cfg.meta_from_name!r}",
-                        )
-                    )
-                metadata.update(parsed or {})
+            metadata = _name_metadata(transcript, path, pattern, cfg, warnings)
             attrs, names = split_facilitators(_lookup(manifest, transcript, path) or {})
             metadata.update(attrs)
             if names:

@@ -66,6 +66,33 @@ def _shift(turn: Turn, chars: int, lines: int, transcript_id: str) -> Turn:
     )
 
 
+def _table_transcript(
+    block: list[list[str]],
+    columns: Mapping[str, str],
+    path: Path,
+    transcript_id: str,
+    source: str,
+) -> Transcript | None:
+    """A table of talk (speaker and text columns) as turns; None for a layout table."""
+    rows = [row for row in block if any(c.strip() for c in row)]
+    try:
+        found = find_columns(rows, columns, path)
+    except InputError:
+        return None  # a layout table (title block, participant list): not talk
+    try:
+        (table,) = transcripts_from_rows(
+            rows,
+            replace(found, file=None),
+            transcript_id=transcript_id,
+            source=source,
+            path=path,
+            fmt="docx",
+        )
+    except InputError:
+        return None  # a header row and nothing under it
+    return table
+
+
 def read_docx(
     path: Path, transcript_id: str, source: str, columns: Mapping[str, str]
 ) -> list[Transcript]:
@@ -112,22 +139,9 @@ def read_docx(
             pending.extend(split)
             paragraph_of.extend([paragraph] * len(split))
             continue
-        rows = [row for row in block if any(c.strip() for c in row)]
-        try:
-            found = find_columns(rows, columns, path)
-        except InputError:
-            continue  # a layout table (title block, participant list): not talk
-        try:
-            (table,) = transcripts_from_rows(
-                rows,
-                replace(found, file=None),
-                transcript_id=transcript_id,
-                source=source,
-                path=path,
-                fmt="docx",
-            )
-        except InputError:
-            continue  # a header row and nothing under it
+        table = _table_transcript(block, columns, path, transcript_id, source)
+        if table is None:
+            continue
         flush()
         add_region(table.plain_text, table.turns)
     flush()

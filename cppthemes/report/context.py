@@ -14,7 +14,7 @@ import numpy as np
 
 from cppthemes.palette import code_colour
 from cppthemes.provenance import place
-from cppthemes.records import Code, Passage, Prevalence, Quote, Result
+from cppthemes.records import Code, Passage, Prevalence, Quote, Result, RunInfo
 
 # Settings worth showing beside the results: (config section, key, what it means).
 SETTINGS = (
@@ -141,7 +141,7 @@ def _code(
         "label": code.label,
         "colour": code_colour(index),
         "theme": theme,
-        "status": code.status,
+        "status": str(code.status),
         "description": code.description,
         "keyphrases": list(code.keyphrases),
         "size": code.size,
@@ -183,8 +183,7 @@ def _coverage(result: Result, coded: int) -> str:
     text = f"{coded} of {len(result.passages)} passages coded ({result.coverage:.0%})"
     with_passages = {p.transcript_id for p in result.passages}
     empty = [t.source for t in result.transcripts if t.id not in with_passages]
-    raw = result.info.get("skipped")
-    skipped = len(raw) if isinstance(raw, list) else 0
+    skipped = len(result.info.skipped)
     if empty or skipped:
         total = len(result.transcripts) + skipped
         text += f"; but only {total - len(empty) - skipped} of {total} files gave passages"
@@ -193,6 +192,47 @@ def _coverage(result: Result, coded: int) -> str:
 
 
 def build_context(result: Result) -> ReportContext:
+    """Everything both renderers show, from a run's records and its ``RunInfo``."""
+    info = result.info
+    stabilities = [c.stability for c in result.codes if c.stability is not None]
+    unstable = set((info.stability or {}).get("unstable_codes") or [])
+    hm = heatmap(result)
+    theme_of = result.theme_of()
+    by_passage = {p.id: p for p in result.passages}
+    codes = [_code(c, i, theme_of.get(c.id), hm, by_passage) for i, c in enumerate(result.codes)]
+    for code in codes:
+        code["unstable"] = code["id"] in unstable
+    by_id = {c["id"]: c for c in codes}
+    themes = [
+        {
+            "id": t.id,
+            "label": t.label,
+            "description": t.description,
+            "prevalence": prevalence_line(t.prevalence),
+            "codes": [by_id[cid] for cid in t.code_ids if cid in by_id],
+        }
+        for t in result.themes
+    ]
+    audit_columns, audit = _audit_table(result)
+    return ReportContext(
+        warnings=_warnings(info),
+        overview=_overview(result, stabilities, unstable),
+        settings=_settings(info.config),
+        transcripts=_transcript_rows(result),
+        themes=themes,
+        loose_codes=[c.id for c in result.codes if c.id not in theme_of],
+        codes=codes,
+        heatmap=hm,
+        stability_shown=bool(stabilities),
+        audit_columns=audit_columns,
+        audit=audit,
+        tree=_tree_lines(info.theme_tree),
+    )
+
+
+def _overview(
+    result: Result, stabilities: list[float], unstable: set[str]
+) -> list[tuple[str, str]]:
     stats = result.segment_stats
     info = result.info
     coded = sum(1 for p in result.passages if result.passage_codes.get(p.id) is not None)
@@ -213,33 +253,12 @@ def build_context(result: Result) -> ReportContext:
         ),
         ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
         ("Coverage", _coverage(result, coded)),
-        ("Embedding model", str(info.get("model", "?"))),
+        ("Embedding model", str(info.model.id)),
     ]
-    stabilities = [c.stability for c in result.codes if c.stability is not None]
-    raw_stab = info.get("stability")
-    stab_info: dict[str, Any] = raw_stab if isinstance(raw_stab, dict) else {}
-    unstable = set(stab_info.get("unstable_codes") or [])
     if stabilities:
-        text = (
-            f"mean {sum(stabilities) / len(stabilities):.2f} over {len(stabilities)} codes "
-            "(each code's best-match Jaccard overlap when the corpus is re-clustered on "
-            "80% resamples)"
-        )
-        if stab_info.get("ari_across_resamples") is not None:
-            text += (
-                f"; agreement of whole partitions (ARI) across resamples "
-                f"{stab_info['ari_across_resamples']}, across seeds "
-                f"{stab_info.get('ari_across_seeds')}"
-            )
-        text += (
-            f"; unstable (below {stab_info.get('unstable_below', 0.5)}): "
-            f"{', '.join(sorted(unstable))}"
-            if unstable
-            else "; no unstable codes"
-        )
-        overview.append(("Stability", text))
-    framework = info.get("framework")
-    if isinstance(framework, dict) and framework.get("name"):
+        overview.append(("Stability", _stability_line(info.stability or {}, stabilities, unstable)))
+    framework = info.framework
+    if framework and framework.get("name"):
         overview.append(
             (
                 "Framework",
@@ -248,41 +267,61 @@ def build_context(result: Result) -> ReportContext:
                 + ("; constructs seeded as codes" if framework.get("deductive") else ""),
             )
         )
-    if info.get("version"):
-        overview.append(("cppthemes version", str(info["version"])))
+    if info.cppthemes:
+        overview.append(("cppthemes version", str(info.cppthemes)))
+    return overview
 
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+
+def _stability_line(stab: dict[str, Any], stabilities: list[float], unstable: set[str]) -> str:
+    text = (
+        f"mean {sum(stabilities) / len(stabilities):.2f} over {len(stabilities)} codes "
+        "(each code's best-match Jaccard overlap when the corpus is re-clustered on "
+        "80% resamples)"
+    )
+    if stab.get("ari_across_resamples") is not None:
+        text += (
+            f"; agreement of whole partitions (ARI) across resamples "
+            f"{stab['ari_across_resamples']}, across seeds "
+            f"{stab.get('ari_across_seeds')}"
+        )
+    return text + (
+        f"; unstable (below {stab.get('unstable_below', 0.5)}): {', '.join(sorted(unstable))}"
+        if unstable
+        else "; no unstable codes"
+    )
+
+
+def _settings(config: dict[str, Any]) -> list[tuple[str, str, str]]:
     settings = []
     for section, key, meaning in SETTINGS:
-        sect = config.get(section) if isinstance(config, dict) else None
+        sect = config.get(section)
         if isinstance(sect, dict) and key in sect:
             settings.append((f"{section}.{key}", _value(sect[key]), meaning))
+    return settings
 
+
+def _transcript_rows(result: Result) -> list[dict[str, Any]]:
+    """One row per transcript: what it gave, line by line (the report's accounting table)."""
     counted: dict[str, list[int]] = {}
     for p in result.passages:
         entry = counted.setdefault(p.transcript_id, [0, 0])
         entry[0] += 1
         entry[1] += result.passage_codes.get(p.id) is not None
-    raw_accounts = info.get("accounts")
-    accounts = {
-        str(a.get("source")): a
-        for a in (raw_accounts if isinstance(raw_accounts, list) else [])
-        if isinstance(a, dict)
-    }
-    transcripts = []
+    accounts = {a.source: a for a in result.info.accounts}
+    rows = []
     for t in result.transcripts:
-        a = accounts.get(t.source, {})
+        a = accounts.get(t.source)
         names = [s for s, r in t.roles.items() if r == "facilitator"]
-        transcripts.append(
+        rows.append(
             {
                 "source": t.source,
                 "metadata": ", ".join(f"{k} {v}" for k, v in sorted(t.metadata.items())),
-                "lines": a.get("lines", ""),
-                "turns": len(t.turns) or a.get("turns", ""),
-                "facilitator_turns": a.get("facilitator_turns", ""),
-                "participant_turns": a.get("participant_turns", ""),
-                "backchannels": a.get("backchannels", ""),
-                "lines_in_no_turn": a.get("lines_in_no_turn", ""),
+                "lines": a.lines if a else "",
+                "turns": len(t.turns) or (a.turns if a else ""),
+                "facilitator_turns": a.facilitator_turns if a else "",
+                "participant_turns": a.participant_turns if a else "",
+                "backchannels": a.backchannels if a else "",
+                "lines_in_no_turn": a.lines_in_no_turn if a else "",
                 "facilitator": (
                     f"{', '.join(names) or 'none'} ({t.roles_from or 'names'}"
                     + (", uncertain" if t.roles_uncertain else "")
@@ -293,58 +332,25 @@ def build_context(result: Result) -> ReportContext:
                 "coded": counted.get(t.id, [0, 0])[1],
             }
         )
-    raw_warnings = info.get("warnings")
-    warnings = [
-        (f"{w.get('path')}:{w['line']}" if w.get("line") else str(w.get("path")))
-        + f": {w.get('reason')}"
-        for w in (raw_warnings if isinstance(raw_warnings, list) else [])
-        if isinstance(w, dict)
-    ]
-    raw_skipped = info.get("skipped")
-    warnings += [
-        (f"{w.get('path')}:{w['line']}" if w.get("line") else str(w.get("path")))
-        + f": not read: {w.get('reason')}"
-        for w in (raw_skipped if isinstance(raw_skipped, list) else [])
-        if isinstance(w, dict)
+    return rows
+
+
+def _warnings(info: RunInfo) -> list[str]:
+    """The run's warnings, then the files it could not read."""
+    warnings = [str(w) for w in info.warnings]
+    return warnings + [
+        (f"{w.path}:{w.line}" if w.line else w.path) + f": not read: {w.reason}"
+        for w in info.skipped
     ]
 
-    hm = heatmap(result)
-    theme_of = result.theme_of()
-    by_passage = {p.id: p for p in result.passages}
-    codes = [_code(c, i, theme_of.get(c.id), hm, by_passage) for i, c in enumerate(result.codes)]
-    for code in codes:
-        code["unstable"] = code["id"] in unstable
-    by_id = {c["id"]: c for c in codes}
-    themes = [
-        {
-            "id": t.id,
-            "label": t.label,
-            "description": t.description,
-            "prevalence": prevalence_line(t.prevalence),
-            "codes": [by_id[cid] for cid in t.code_ids if cid in by_id],
-        }
-        for t in result.themes
-    ]
-    loose = [c.id for c in result.codes if c.id not in theme_of]
 
-    audit_columns: list[str] = []
-    for decision in result.audit:
-        audit_columns.extend(str(k) for k in decision if k not in audit_columns)
-    audit = [[_value(d.get(k)) for k in audit_columns] for d in result.audit]
-    return ReportContext(
-        warnings=warnings,
-        overview=overview,
-        settings=settings,
-        transcripts=transcripts,
-        themes=themes,
-        loose_codes=loose,
-        codes=codes,
-        heatmap=hm,
-        stability_shown=bool(stabilities),
-        audit_columns=audit_columns,
-        audit=audit,
-        tree=_tree_lines(info.get("theme_tree")),
-    )
+def _audit_table(result: Result) -> tuple[list[str], list[list[str]]]:
+    """The audit trail as a table: every key any event has, in order of first appearance."""
+    columns: list[str] = []
+    decisions = [e.as_dict() for e in result.audit]
+    for decision in decisions:
+        columns.extend(str(k) for k in decision if k not in columns)
+    return columns, [[_value(d.get(k)) for k in columns] for d in decisions]
 
 
 def _tree_lines(nodes: object) -> list[str]:
@@ -359,13 +365,12 @@ def _tree_lines(nodes: object) -> list[str]:
 
 
 # Run info as reports and exports read it: every read of ``Result.info`` outside this module
-# goes through these, so the typed run info that replaces the dict changes one place.
+# goes through these, so a change to the RunInfo record changes one place.
 
 
 def run_config(result: Result) -> dict[str, Any]:
     """The run's settings as recorded (section -> key -> value); {} when none were."""
-    config = result.info.get("config")
-    return config if isinstance(config, dict) else {}
+    return result.info.config or {}
 
 
 def run_setting(result: Result, section: str, key: str, default: Any) -> Any:
@@ -376,24 +381,24 @@ def run_setting(result: Result, section: str, key: str, default: Any) -> Any:
 
 def unstable_codes(result: Result) -> set[str]:
     """Ids of the codes the stability check flagged (below ``cluster.unstable_below``)."""
-    raw = result.info.get("stability")
-    listed = raw.get("unstable_codes") if isinstance(raw, dict) else None
+    listed = (result.info.stability or {}).get("unstable_codes")
     return {str(c) for c in listed} if isinstance(listed, list) else set()
 
 
 def theme_tree(result: Result) -> list[dict[str, Any]]:
     """The merge tree of code centres: nodes {id, children, distance}, bottom up."""
-    nodes = result.info.get("theme_tree")
-    if not isinstance(nodes, list):
-        return []
-    return [n for n in nodes if isinstance(n, dict) and {"id", "children", "distance"} <= set(n)]
+    return [
+        n
+        for n in result.info.theme_tree
+        if isinstance(n, dict) and {"id", "children", "distance"} <= set(n)
+    ]
 
 
 def run_model(result: Result) -> str:
     """The embedding model's id as the run recorded it ("?" when unknown)."""
-    return str(result.info.get("model") or "?")
+    return result.info.model.id or "?"
 
 
 def run_version(result: Result) -> str:
     """The cppthemes version that made the run ("" when unknown)."""
-    return str(result.info.get("version") or "")
+    return result.info.cppthemes or ""

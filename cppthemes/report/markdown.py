@@ -83,6 +83,30 @@ def render_context(ctx: ReportContext) -> str:
     if ctx.settings:
         lines += ["## Settings", ""]
         lines += _table(["setting", "value", "meaning"], [list(s) for s in ctx.settings])
+    lines += _transcripts(ctx)
+    lines += _themes(ctx)
+    lines += _heatmap(ctx)
+    if ctx.tree:
+        lines += [
+            "## How codes join (theme tree)",
+            "",
+            "Each line joins two codes or groups at a cosine distance; themes cut this tree.",
+            "",
+        ]
+        lines += [f"- {node}" for node in ctx.tree] + [""]
+    lines += ["## Codes", ""]
+    for code in ctx.codes:
+        lines += _code(code)
+    lines += ["## Audit trail", ""]
+    if ctx.audit:
+        lines += _table(ctx.audit_columns, ctx.audit)
+    else:
+        lines += ["No codebook decisions are recorded in this run folder yet.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _transcripts(ctx: ReportContext) -> list[str]:
+    lines: list[str] = []
     lines += ["## Transcripts", ""]
     lines += _table(
         [
@@ -119,6 +143,11 @@ def render_context(ctx: ReportContext) -> str:
     if evidence:
         lines += ["How each facilitator was decided:", ""]
         lines += [f"- {t['source']}: {_cell(t['roles_evidence'])}" for t in evidence] + [""]
+    return lines
+
+
+def _themes(ctx: ReportContext) -> list[str]:
+    lines: list[str] = []
     lines += ["## Themes", ""]
     columns = [
         "code", "label", "passages", "participants", "transcripts", "coherence", "distinctiveness",
@@ -145,6 +174,11 @@ def render_context(ctx: ReportContext) -> str:
         lines += ["### Codes in no theme", ""]
         lines += _table(columns, [row(c) for c in loose])
 
+    return lines
+
+
+def _heatmap(ctx: ReportContext) -> list[str]:
+    lines: list[str] = []
     hm = ctx.heatmap
     if hm.columns and ctx.codes:
         what = "metadata group" if hm.by == "metadata" else "transcript"
@@ -165,23 +199,7 @@ def render_context(ctx: ReportContext) -> str:
             for i in range(len(hm.rows))
         ]
         lines += _table(header, body)
-    if ctx.tree:
-        lines += [
-            "## How codes join (theme tree)",
-            "",
-            "Each line joins two codes or groups at a cosine distance; themes cut this tree.",
-            "",
-        ]
-        lines += [f"- {node}" for node in ctx.tree] + [""]
-    lines += ["## Codes", ""]
-    for code in ctx.codes:
-        lines += _code(code)
-    lines += ["## Audit trail", ""]
-    if ctx.audit:
-        lines += _table(ctx.audit_columns, ctx.audit)
-    else:
-        lines += ["No codebook decisions are recorded in this run folder yet.", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def render_markdown(result: Result) -> str:
