@@ -97,7 +97,7 @@ print(json.dumps({{
     "transcripts": len(result.transcripts),
     "passages": len(result.passages),
     "codes": len(result.codes),
-    "stages_s": result.info["timings_s"],
+    "stages_s": result.info.timings_s,
 }}))
 """
 

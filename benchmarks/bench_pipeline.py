@@ -190,11 +190,11 @@ def timed_run(
         "cpu_s": round(cpu, 2),
         "passages": n,
         "codes": len(result.codes),
-        "stages_s": result.info["timings_s"],
+        "stages_s": result.info.timings_s,
         "passages_per_s": round(n / wall, 1),
         "texts_encoded": counting.encoded,
-        "from_cache": result.info["embeddings"]["from_cache"],  # type: ignore[index]
-        "pieces": result.info["embeddings"].get("pieces", n),  # type: ignore[attr-defined]
+        "from_cache": (result.info.embeddings or {})["from_cache"],
+        "pieces": (result.info.embeddings or {}).get("pieces", n),
         "peak_rss_mib": rss.peak // 2**20,
         "load": [before, load()],
     }

@@ -118,7 +118,7 @@ def measure(size: int, embedder: StaticEmbedder, use_cache: bool) -> dict[str, A
         "codes": len(result.codes),
         "generate_s": round(generate_s, 1),
         "wall_s": round(wall, 1),
-        "stages_s": result.info["timings_s"],
+        "stages_s": result.info.timings_s,
         "peak_rss_mib": {k: v // 2**20 for k, v in memory.peaks.items()},
         "load": [round(load, 2), round(os.getloadavg()[0], 2)],
         "cache": use_cache,

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
-from cppthemes.cluster.themes import theme_linkage, tree_records
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
 from cppthemes.codebook.framework import Framework, closest, construct_vectors, load_framework
@@ -63,55 +62,43 @@ def run(
     notify = on_progress or (lambda stage, done, total: None)
     lap = Laps()
     framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None
-    notify("ingest", 0, len(paths))
-    corpus, transcripts, mapping, named_cfg = read_corpus(paths, cfg, pseudonyms, on_skip)
+    corpus, transcripts, mapping, named_cfg = read_corpus(paths, cfg, pseudonyms, on_skip, notify)
     used_cfg, notes = settle_language(named_cfg, transcripts, choose_model=embedder is None)
     lap("ingest")
     notify("load model", 0, 1)
     # Not loaded yet: the weights are read by the first text that misses the cache.
     model = embedder if embedder is not None else load_embedder(used_cfg.embed, on_note=on_note)
     lap("load_model")
-    # Similarity settings are on MiniLM's scale; moved to this model's (identity for MiniLM).
-    # run.json keeps the settings as given, so a rerun from them moves them again, once.
+    # Similarity settings moved from MiniLM's cosine scale to this model's (run.json: as given).
     run_cfg = model_relative(used_cfg, scale_of(model))
     texts = SideTexts(model, cache)
     sentences = sentencizer(run_cfg, cache)
-    notify("segment", 0, len(transcripts))
     passages, stats, accounts, warned = segment_corpus(
-        paths, corpus, transcripts, run_cfg, model, sentences, texts
+        paths, corpus, transcripts, run_cfg, model, sentences, texts, notify
     )
     lap("segment")
     vectors, embedded = embed_passages(passages, run_cfg, model, cache, sentences, encoder, notify)
     lap("embed")
-    notify("cluster", 0, len(passages))
     coder = make_coder(passages, vectors, transcripts, run_cfg, texts, cache, notify, lap)
     seeds = framework_seeds(framework, run_cfg.codebook.deductive, plan)
     if plan is not None or seeds:
         coded = apply_codebook(coder, plan or Plan(source=""), previous, seeds)
     else:
         coded = code_inductively(coder)
-    tree = tree_records(theme_linkage(coded.centroids), [c.id for c in coded.codes])
     codes, passage_constructs = map_constructs(framework, coded, passages, vectors, texts, run_cfg)
     lap("label")
     coords = passage_coords(passages, vectors, run_cfg.cluster.seed)
     lap("map")
     info = run_info(
-        model, cfg.label.language, used_cfg, run_cfg, coded, codes, tree, plan, previous,
-        framework, embedded, texts.fresh, cache, lap.timings, corpus, warned, accounts, notes,
+        model, cfg.label.language, used_cfg, run_cfg, coded, codes, plan, previous, framework,
+        embedded, texts.fresh, cache, lap.timings, corpus, warned, accounts, notes,
     )  # fmt: skip
     return Result(
-        transcripts=tuple(transcripts),
-        passages=tuple(passages),
-        passage_codes=passage_codes(passages, codes),
-        codes=tuple(codes),
-        themes=tuple(coded.themes),
-        segment_stats=stats,
-        info=info,
-        coords=coords,
-        audit=coded.audit,
-        passage_constructs=passage_constructs,
-        pseudonyms=mapping,
-    )
+        transcripts=tuple(transcripts), passages=tuple(passages), codes=tuple(codes),
+        passage_codes=passage_codes(passages, codes), themes=tuple(coded.themes),
+        segment_stats=stats, info=info, coords=coords, audit=coded.audit,
+        passage_constructs=passage_constructs, pseudonyms=mapping,
+    )  # fmt: skip
 
 
 @dataclass
@@ -148,9 +135,11 @@ def read_corpus(
     cfg: Config,
     pseudonyms: Mapping[str, str] | None,
     on_skip: Callable[[Skipped], None] | None,
+    notify: Progress,
 ) -> tuple[Corpus, tuple[Transcript, ...], dict[str, str], Config]:
     """The corpus, its transcripts (pseudonymised with ``privacy.pseudonymize``), the name ->
     pseudonym mapping, and the settings with given facilitator names replaced to match."""
+    notify("ingest", 0, len(paths))
     corpus = load_corpus(
         paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
     )
@@ -212,11 +201,13 @@ def segment_corpus(
     model: Embedder,
     sentences: Sentences,
     texts: SideTexts,
+    notify: Progress,
 ) -> tuple[list[Passage], SegmentStats, list[Account], list[Skipped]]:
     """Passages, segmentation counts, per-transcript accounts and every warning of the run.
 
     Raises with ``ingest.strict`` and a warning, and when no passage is left to code.
     """
+    notify("segment", 0, len(transcripts))
     count_many = getattr(model, "count_tokens_many", None)
     if count_many is not None:  # one batched tokenizer call instead of one per turn
         count_many([turn.text for tr in transcripts for turn in tr.turns])
@@ -279,6 +270,7 @@ def make_coder(
     lap: Laps,
 ) -> Coder:
     """The run's ``Coder``: speaker names kept out of labels, passage terms counted once."""
+    notify("cluster", 0, len(passages))
     names = sorted({t.speaker for tr in transcripts for t in tr.turns})
     cache_dir = cache.path.parent if cache is not None else None
     terms = passage_terms(passages, cfg.label, names, cache_dir=cache_dir)

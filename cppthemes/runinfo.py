@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cppthemes import __version__
+from cppthemes.cluster.themes import theme_linkage, tree_records
 from cppthemes.codebook.apply import applied_counts, this_run
 from cppthemes.codebook.decisions import Plan, Previous
 from cppthemes.codebook.framework import Framework
@@ -41,7 +42,6 @@ def run_info(
     cfg: Config,
     coded: Coded,
     codes: Sequence[Code],
-    tree: list[dict[str, object]],
     plan: Plan | None,
     previous: Previous | None,
     framework: Framework | None,
@@ -69,7 +69,7 @@ def run_info(
         notes=tuple(notes),
         clustering={"method": assignment.method, **assignment.params},
         stability=_stability(assignment.params, codes, cfg),
-        theme_tree=tree,
+        theme_tree=tree_records(theme_linkage(coded.centroids), [c.id for c in codes]),
         neighbours=neighbours(codes, coded.centroids),
         codebook=_codebook(coded, codes, plan, previous),
         framework=(
