@@ -128,6 +128,9 @@ class ClusterConfig(_Section):
     unstable_below: float = Field(default=0.5, ge=0.0, le=1.0)
     seed_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     seed: int = 0
+    # Set greetings, goodbyes, thanks, technical talk, masks and content-free passages aside
+    # in a procedural bin, uncoded and never quoted (cppthemes/procedural.py).
+    procedural: bool = True
 
 
 class LabelConfig(_Section):
@@ -160,6 +163,12 @@ class ThemesConfig(_Section):
     """How codes are grouped into candidate themes."""
 
     n_themes: int = Field(default=0, ge=0)
+    # "adaptive": Ward tree of code centres cut at the clearest grouping (silhouette) with
+    # min_themes..max_themes themes; "distance": average-linkage cosine tree cut at
+    # distance_threshold (the rule before issue 17).
+    method: Literal["adaptive", "distance"] = "adaptive"
+    min_themes: int = Field(default=3, ge=1)
+    max_themes: int = Field(default=12, ge=1)
     distance_threshold: float = Field(default=0.45, gt=0.0, le=2.0)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cppthemes import __version__
+from cppthemes import __version__, procedural
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster.codes import centroids, cluster
 from cppthemes.cluster.themes import group_codes, theme_linkage, tree_records
@@ -195,13 +195,16 @@ def run(
         ]
 
     notify("cluster", 0, len(passages))
+    binned = procedural.detect(
+        passages, cfg.label.language, cfg.label.fillers, cfg.cluster, transcripts
+    )
     outcome = None
     if plan is not None or extra_seeds:
         plan = plan or Plan(source="")
         outcome = apply_plan(passages, vectors, cfg, plan, previous, embed_texts, extra_seeds)
         assignment = outcome.assignment
     else:
-        assignment = cluster(vectors, cfg.cluster)
+        assignment = cluster(vectors, cfg.cluster, exclude=binned.mask(passages))
     lap("cluster")
 
     notify("label", 0, assignment.n_clusters)
@@ -219,6 +222,7 @@ def run(
             names=names,
             terms=terms,
             embed_texts=embed_texts,
+            transcripts=transcripts,
         )
     codes = _quotes_placed(codes, passages)
     labels = np.asarray(assignment.labels, dtype=int)
@@ -262,7 +266,7 @@ def run(
             label_cfg=cfg.label,
             embed_texts=embed_texts,
         )
-    tree = tree_records(theme_linkage(code_centroids), [c.id for c in codes])
+    tree = tree_records(theme_linkage(code_centroids, cfg.themes.method), [c.id for c in codes])
     passage_constructs: dict[str, tuple[str, float]] = {}
     if framework is not None:
         keys = [c.key for c in framework.constructs]
@@ -303,6 +307,7 @@ def run(
                 if c.stability is not None and c.stability < cfg.cluster.unstable_below
             ],
         },
+        "procedural": binned.as_info(),
         "theme_tree": tree,
         "neighbours": neighbours(codes, code_centroids),
         "codebook": {

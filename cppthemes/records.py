@@ -110,6 +110,11 @@ class Quote:
     # Where it is in the original file when that is not ``line`` ("00:12:31, line 45" in a
     # .vtt, "row 12" of a spreadsheet; see cppthemes/provenance.py); "" for text files.
     where: str = ""
+    # The last line the quoted text covers (its first is ``line``); 0 = the same line.
+    line_end: int = 0
+    # Other speakers' words inside the passage that the quote leaves out ("Erik: Wow."),
+    # so the quote is one speaker's words and the reader still knows someone spoke.
+    omitted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,9 @@ class Code:
     examples: tuple[str, ...] = ()
     # Closest framework constructs (name, cosine similarity), best first; empty without one.
     constructs: tuple[tuple[str, float], ...] = ()
+    # The code's most central sentence, verbatim, with its place: a one-sentence description
+    # in the participants' own words (cppthemes/quotes.py); None when no sentence qualifies.
+    central: Quote | None = None
 
     @property
     def size(self) -> int:
