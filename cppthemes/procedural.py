@@ -24,9 +24,10 @@ topic. Exemplar quotes must have at least ``QUOTE_MIN_WORDS`` content words and 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -138,12 +139,20 @@ class Bin:
         return np.array([p.id in self.kinds for p in passages], dtype=bool)
 
     def as_info(self) -> dict[str, object]:
-        """What run.json keeps: how many, of which kind, and which passages."""
+        """What run.json keeps: how many, of which kind, and each passage with its kind."""
         return {
             "passages": len(self.kinds),
             "kinds": self.counts(),
             "passage_ids": list(self.kinds),
+            "passage_kinds": list(self.kinds.values()),
         }
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any]) -> Bin:
+        """The bin back from run.json's ``procedural`` (kinds unknown in older runs: "")."""
+        ids = [str(i) for i in info.get("passage_ids") or []]
+        kinds = [str(k) for k in info.get("passage_kinds") or []]
+        return cls({pid: kinds[i] if i < len(kinds) else "" for i, pid in enumerate(ids)})
 
 
 def detect(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cppthemes.palette import code_colour
-from cppthemes.provenance import place
+from cppthemes.provenance import kind_of, place
 from cppthemes.records import Code, Passage, Prevalence, Quote, Result
 
 # Settings worth showing beside the results: (config section, key, what it means).
@@ -64,7 +64,11 @@ def fit_line(code: Code) -> str:
 def quote_where(q: Quote, passage: Passage | None = None) -> str:
     """Provenance of a quote in the original file: 'Hanne, c1-w2.txt line 41 (site x, wave 2)',
     'Dan, call.vtt 00:12:31, line 45', 'P3, sessions.xlsx row 12'."""
-    ref = place(passage) if passage is not None else q.where or f"line {q.line}"
+    # A quote's own place first: "lines 41-43" (its full range in a text file), a time or a
+    # row; else its first line (a quote can start after a back-channel it leaves out).
+    ref = q.where or (
+        place(passage) if passage is not None and kind_of(q.source) != "text" else f"line {q.line}"
+    )
     where = f"{q.speaker}, {q.source} {ref}"
     if q.metadata:
         where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
@@ -99,6 +103,8 @@ class ReportContext:
     audit_columns: list[str] = field(default_factory=list)
     audit: list[list[str]] = field(default_factory=list)
     tree: list[str] = field(default_factory=list)
+    # The procedural bin (cppthemes/procedural.py): one row per passage set aside.
+    procedural: list[dict[str, str]] = field(default_factory=list)
 
 
 def heatmap(result: Result) -> Heatmap:
@@ -163,9 +169,16 @@ def _code(
                 "text": " ".join(q.text.split()),
                 "where": quote_where(q, passages.get(q.passage_id)),
                 "similarity": q.similarity,
+                "omitted": [" ".join(o.split()) for o in q.omitted],
             }
             for q in code.quotes
         ],
+        "central": {
+            "text": " ".join(code.central.text.split()),
+            "where": quote_where(code.central, passages.get(code.central.passage_id)),
+        }
+        if code.central is not None
+        else None,
         "constructs": [{"construct": k, "similarity": v} for k, v in code.constructs],
     }
 
@@ -192,6 +205,21 @@ def _coverage(result: Result, coded: int) -> str:
     return text
 
 
+def _binned(result: Result) -> str:
+    """What the procedural bin holds, as the end of the coverage line ('' when empty)."""
+    raw = result.info.get("procedural")
+    n = int(raw.get("passages", 0)) if isinstance(raw, dict) else 0
+    if not n:
+        return ""
+    substantive = len(result.passages) - n
+    coded = sum(1 for p in result.passages if result.passage_codes.get(p.id) is not None)
+    return (
+        f"; {n} procedural passages (greetings, thanks, masks, ...) set aside as "
+        f"non-substantive, so {coded} of {substantive} substantive passages coded "
+        f"({coded / max(1, substantive):.0%}; listed under 'Procedural bin')"
+    )
+
+
 def build_context(result: Result) -> ReportContext:
     stats = result.segment_stats
     info = result.info
@@ -212,7 +240,7 @@ def build_context(result: Result) -> ReportContext:
             + (f", {stats.topic_segments} topic segments)" if stats.strategy == "topic" else ")"),
         ),
         ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
-        ("Coverage", _coverage(result, coded)),
+        ("Coverage", _coverage(result, coded) + _binned(result)),
         ("Embedding model", str(info.get("model", "?"))),
     ]
     stabilities = [c.stability for c in result.codes if c.stability is not None]
@@ -344,7 +372,32 @@ def build_context(result: Result) -> ReportContext:
         audit_columns=audit_columns,
         audit=audit,
         tree=_tree_lines(info.get("theme_tree")),
+        procedural=procedural_rows(result),
     )
+
+
+def procedural_rows(result: Result) -> list[dict[str, str]]:
+    """The procedural bin as report rows: kind, where (speaker, file, line) and the text."""
+    raw = result.info.get("procedural")
+    ids = raw.get("passage_ids", []) if isinstance(raw, dict) else []
+    from cppthemes.procedural import Bin
+
+    kinds = Bin.from_info(raw).kinds if isinstance(raw, dict) else {}
+    by_id = {p.id: p for p in result.passages}
+    rows = []
+    for pid in ids:
+        p = by_id.get(pid)
+        if p is None:
+            continue
+        text = " ".join(p.text.split())
+        rows.append(
+            {
+                "kind": kinds.get(pid, ""),
+                "where": f"{p.speaker}, {p.source} {place(p)}",
+                "text": text if len(text) <= 160 else text[:157] + "...",
+            }
+        )
+    return rows
 
 
 def _tree_lines(nodes: object) -> list[str]:

@@ -31,6 +31,9 @@ def _code(code: dict[str, Any]) -> list[str]:
     lines = [f"### {code['id']} {code['label']}{' (weak)' if code['weak'] else ''}", ""]
     if code["description"]:
         lines += [code["description"], ""]
+    if code.get("central"):
+        central = code["central"]
+        lines += [f"In their words: \u201c{central['text']}\u201d ({central['where']})", ""]
     lines += [
         f"- Theme: {code['theme'] or '(none)'}",
         f"- Keyphrases: {', '.join(code['keyphrases']) or '(none)'}",
@@ -50,8 +53,29 @@ def _code(code: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     for q in code["quotes"]:
-        lines += [f"> {q['text']}", ">", f"> — {q['where']}", ""]
+        lines += [f"> {q['text']}", ">", f"> — {q['where']}"]
+        if q.get("omitted"):
+            lines += [">", "> (left out, another speaker: " + " / ".join(q["omitted"]) + ")"]
+        lines.append("")
     return lines
+
+
+def _procedural(rows: list[dict[str, str]]) -> list[str]:
+    """The procedural bin: every passage set aside, so nothing is lost in silence."""
+    if not rows:
+        return []
+    lines = [
+        "## Procedural bin",
+        "",
+        f"{len(rows)} passages were set aside as procedural or content-free (greetings, "
+        "goodbyes, thanks, technical trouble, logistics, redaction masks, no content words): "
+        "not coded, never quoted, counted as non-substantive (docs/clustering.md gives the "
+        "rule; `--set cluster.procedural=false` codes them).",
+        "",
+    ]
+    return lines + _table(
+        ["kind", "where", "text"], [[r["kind"], r["where"], r["text"]] for r in rows]
+    )
 
 
 def render_context(ctx: ReportContext) -> str:
@@ -174,6 +198,7 @@ def render_context(ctx: ReportContext) -> str:
     lines += ["## Codes", ""]
     for code in ctx.codes:
         lines += _code(code)
+    lines += _procedural(ctx.procedural)
     lines += ["## Audit trail", ""]
     if ctx.audit:
         lines += _table(ctx.audit_columns, ctx.audit)
