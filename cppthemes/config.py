@@ -131,6 +131,9 @@ class ClusterConfig(_Section):
     # Set greetings, goodbyes, thanks, technical talk, masks and content-free passages aside
     # in a procedural bin, uncoded and never quoted (cppthemes/procedural.py).
     procedural: bool = True
+    # Also put content-free passages (no content word: "I don't know. What do you think?")
+    # in the bin; off, they stay coded but are never quoted (measured in docs/clustering.md).
+    procedural_content_free: bool = False
 
 
 class LabelConfig(_Section):

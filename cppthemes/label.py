@@ -35,6 +35,7 @@ from cppthemes.label_terms import (
     passage_terms,
     proper_nouns,
 )
+from cppthemes.people import count_people
 from cppthemes.quotes import central_sentence, pick_quotes
 from cppthemes.records import Assignment, Code, Passage, Prevalence, Transcript
 
@@ -63,10 +64,11 @@ __all__ = [
 def prevalence(
     members: Sequence[int], passages: Sequence[Passage], transcripts_total: int
 ) -> Prevalence:
-    """Passages, distinct speakers and transcripts, and passages per metadata value.
+    """Passages, distinct people and transcripts, and passages per metadata value.
 
-    A speaker is a speaker label within a transcript: without participant ids the tool cannot
-    know that "Maria" in two files is one person, so it does not pretend to.
+    People are counted by `people.person_of`: manifest participant ids, else a name-like
+    speaker label once across the study ("Maria" in wave 1 and wave 2 is one person), else a
+    generic label ("P3", "Speaker 2") once per transcript.
     """
     chosen = [passages[i] for i in members]
     values: dict[str, set[str]] = defaultdict(set)
@@ -79,7 +81,7 @@ def prevalence(
         by_metadata[key] = {v: counts.get(v, 0) for v in sorted(values[key])}
     return Prevalence(
         passages=len(chosen),
-        speakers=len({(p.transcript_id, p.speaker) for p in chosen}),
+        speakers=count_people(chosen),
         transcripts=len({p.transcript_id for p in chosen}),
         transcripts_total=transcripts_total,
         by_metadata=by_metadata,

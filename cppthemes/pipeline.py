@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cppthemes import __version__, procedural
+from cppthemes import __version__, people, procedural
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster.codes import centroids, cluster
 from cppthemes.cluster.themes import group_codes, theme_linkage, tree_records
@@ -308,6 +308,7 @@ def run(
             ],
         },
         "procedural": binned.as_info(),
+        "people": people.summary(passages),
         "theme_tree": tree,
         "neighbours": neighbours(codes, code_centroids),
         "codebook": {

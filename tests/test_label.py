@@ -112,7 +112,8 @@ def test_label_prevalence_counts_groups() -> None:
         P(3, "d", "Cara", "t2", "2"),
     ]
     prev = prevalence([0, 1, 2], passages, 2)
-    assert (prev.passages, prev.speakers, prev.transcripts) == (3, 3, 2)
+    # Anna in t1 and t2 is one person (a name recurring in the study): issue 17.
+    assert (prev.passages, prev.speakers, prev.transcripts) == (3, 2, 2)
     assert prev.by_metadata == {"wave": {"1": 2, "2": 1}}
 
 

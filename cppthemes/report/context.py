@@ -38,7 +38,8 @@ def _plural(n: int, word: str) -> str:
 def prevalence_line(p: Prevalence) -> str:
     """'17 passages from 9 participants in 6 of 8 transcripts; wave 1: 14 passages, wave 2: 3'.
 
-    The sentence an analyst writes up. Participants are speaker labels within a transcript.
+    The sentence an analyst writes up. Participants are people (cppthemes/people.py: a name
+    counts once across transcripts; "P3" once per transcript).
     """
     text = (
         f"{_plural(p.passages, 'passage')} from {_plural(p.speakers, 'participant')} "
