@@ -181,6 +181,9 @@ class CodebookConfig(_Section):
     match_similarity: float = Field(default=0.7, ge=-1.0, le=1.0)
     framework: str = ""
     deductive: bool = False
+    # A file of phrases per code (YAML or "Name: phrase; phrase" lines) used as seeded codes
+    # (`cppthemes run --seed-codes FILE`; cppthemes/seed_codes.py); "" = none.
+    seed_codes: str = ""
     constructs_per_code: int = Field(default=3, ge=1)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cppthemes import __version__, people, procedural
+from cppthemes import __version__, people, procedural, seed_codes
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.cluster.codes import centroids, cluster
 from cppthemes.cluster.themes import group_codes, theme_linkage, tree_records
@@ -176,6 +176,11 @@ def run(
     lap("embed")
 
     framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None
+    if cfg.codebook.seed_codes:  # --seed-codes: phrases per code, as seeded codes (issue 17)
+        framework = seed_codes.load_seed_codes(cfg.codebook.seed_codes)
+        cfg = cfg.model_copy(
+            update={"codebook": cfg.codebook.model_copy(update={"deductive": True})}
+        )
     if cfg.codebook.deductive and framework is None:
         raise ConfigError(
             "codebook.deductive=true needs a framework (codebook.framework / --framework)"
@@ -309,6 +314,9 @@ def run(
         },
         "procedural": binned.as_info(),
         "people": people.summary(passages),
+        "seeded_codes": seed_codes.confidences(
+            codes, passages, vectors, outcome.centres if outcome else {}
+        ),
         "theme_tree": tree,
         "neighbours": neighbours(codes, code_centroids),
         "codebook": {

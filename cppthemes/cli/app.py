@@ -219,6 +219,14 @@ def run(
     deductive: Annotated[
         bool, typer.Option("--deductive", help="Use the framework's constructs as seeded codes.")
     ] = False,
+    seed_codes: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed-codes",
+            help="Seeded codes: a YAML file (codes: name + phrases) or 'Name: phrase; phrase' "
+            "lines.",
+        ),
+    ] = None,
     pseudonymize: PseudoOpt = False,
     names: NamesOpt = None,
 ) -> None:
@@ -233,6 +241,7 @@ def run(
     overrides += [f'segment.strategy="{segment}"'] if segment is not None else []
     overrides += [f"codebook.framework={json.dumps(framework)}"] if framework else []
     overrides += ["codebook.deductive=true"] if deductive else []
+    overrides += [f"codebook.seed_codes={json.dumps(str(seed_codes))}"] if seed_codes else []
     overrides += ["privacy.pseudonymize=true"] if pseudonymize else []
     overrides += [f"privacy.names_file={json.dumps(str(names))}"] if names else []
     cfg = load_config(config, overrides)

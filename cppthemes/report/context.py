@@ -106,6 +106,8 @@ class ReportContext:
     tree: list[str] = field(default_factory=list)
     # The procedural bin (cppthemes/procedural.py): one row per passage set aside.
     procedural: list[dict[str, str]] = field(default_factory=list)
+    # Seeded codes (--seed-codes, --deductive): passages taken and how confidently.
+    seeded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def heatmap(result: Result) -> Heatmap:
@@ -374,7 +376,34 @@ def build_context(result: Result) -> ReportContext:
         audit=audit,
         tree=_tree_lines(info.get("theme_tree")),
         procedural=procedural_rows(result),
+        seeded=seeded_rows(result),
     )
+
+
+def seeded_rows(result: Result) -> list[dict[str, Any]]:
+    """Each seeded code: passages taken and their similarity to its phrases, in words."""
+    raw = result.info.get("seeded_codes")
+    if not isinstance(raw, dict):
+        return []
+    rows = []
+    for cid, s in raw.items():
+        sim = s.get("similarity") or {}
+        spread = (
+            f"median {sim['median']:.2f} (from {sim['min']:.2f} to {sim['max']:.2f})"
+            if sim.get("median") is not None
+            else "no passages yet"
+        )
+        least = "; ".join(f"{r['where']} ({r['similarity']:.2f})" for r in s["least_confident"])
+        rows.append(
+            {
+                "id": cid,
+                "label": s.get("label", ""),
+                "passages": s.get("passages", 0),
+                "similarity": spread,
+                "check_first": least,
+            }
+        )
+    return rows
 
 
 def procedural_rows(result: Result) -> list[dict[str, str]]:

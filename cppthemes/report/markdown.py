@@ -60,6 +60,23 @@ def _code(code: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _seeded(rows: list[dict[str, Any]]) -> list[str]:
+    """Which passages each seeded code took, and how confidently (similarity to its phrases)."""
+    if not rows:
+        return []
+    lines = [
+        "## Seeded codes",
+        "",
+        "Each seeded code took the passages at least `cluster.seed_threshold` similar to its "
+        "phrases; the similarity is the confidence. Check the least confident first.",
+        "",
+    ]
+    table = [[r["id"], r["label"], r["passages"], r["similarity"], r["check_first"]] for r in rows]
+    return lines + _table(
+        ["code", "label", "passages", "similarity to its phrases", "least confident"], table
+    )
+
+
 def _procedural(rows: list[dict[str, str]]) -> list[str]:
     """The procedural bin: every passage set aside, so nothing is lost in silence."""
     if not rows:
@@ -198,6 +215,7 @@ def render_context(ctx: ReportContext) -> str:
     lines += ["## Codes", ""]
     for code in ctx.codes:
         lines += _code(code)
+    lines += _seeded(ctx.seeded)
     lines += _procedural(ctx.procedural)
     lines += ["## Audit trail", ""]
     if ctx.audit:
