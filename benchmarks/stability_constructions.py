@@ -49,12 +49,12 @@ def vectors_of(spec: dict[str, Any]) -> tuple[np.ndarray, Any]:
         seen["v"] = np.asarray(vectors, dtype=np.float64)
         return real(vectors, cfg, seeds, exclude)
 
-    pipeline.cluster = capture  # type: ignore[assignment]
+    pipeline.cluster = capture
     try:
         cfg = load_config(spec.get("config"), ["cluster.stability_resamples=0"])
         result = pipeline.run([Path(spec["data"])], cfg, cache=EmbeddingCache(default_cache_dir()))
     finally:
-        pipeline.cluster = real  # type: ignore[assignment]
+        pipeline.cluster = real
     return seen["v"], result.passages
 
 

@@ -90,7 +90,7 @@ def load_seed_codes(name: str | Path) -> Framework:
     if not found:
         raise InputError(path, "no seeded codes in the file")
     seen: set[str] = set()
-    constructs = []
+    constructs: list[Construct] = []
     for name_, phrases, line in found:
         if not phrases:
             raise InputError(path, f"code {name_!r} has no phrases", line)
