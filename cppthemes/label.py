@@ -21,6 +21,7 @@ from cppthemes.label_phrases import (
     class_keyphrases,
     class_scores,
     keyphrases,
+    name_phrases,
     phrase_label,
     rerank,
     short_label,
@@ -147,6 +148,7 @@ def label(
         terms = passage_terms(passages, cfg, names)
     cents = centroids(vectors, labels, assignment.n_clusters)
     phrases = keyphrases(terms, groups, cents, cfg, embed_texts)
+    named = name_phrases(terms, groups, cents, cfg, embed_texts)
     fit = separation(vectors, labels, cents)
     n_transcripts = len({p.transcript_id for p in passages})
     width = max(2, len(str(assignment.n_clusters)))
@@ -172,7 +174,7 @@ def label(
         codes.append(
             Code(
                 id=ids[c],
-                label=phrase_label(phrases[c], taken, ids[c], caps),
+                label=phrase_label(phrases[c], taken, ids[c], caps, named[c]),
                 keyphrases=tuple(phrases[c]),
                 passage_ids=tuple(passages[i].id for i in members),
                 quotes=tuple(quotes),

@@ -94,6 +94,53 @@ def _mmr(
     return chosen
 
 
+def _relevance(
+    group: Sequence[tuple[str, float]], vecs: np.ndarray, centre: np.ndarray, weight: float
+) -> np.ndarray:
+    """Closeness to the centre (0..1 over the group) mixed with the c-TF-IDF score (0..1)."""
+    sim = vecs @ centre
+    span = float(sim.max() - sim.min())
+    closeness = (sim - sim.min()) / span if span > 0 else np.ones_like(sim)
+    ctf = np.array([s for _, s in group], dtype=np.float64)
+    ctf = ctf / (float(ctf.max()) or 1.0)
+    return np.asarray(weight * closeness + (1 - weight) * ctf)
+
+
+def name_phrases(
+    terms: Terms,
+    groups: Sequence[Sequence[int]],
+    centres: np.ndarray,
+    cfg: LabelConfig,
+    embed_texts: Embed | None = None,
+) -> list[list[str]]:
+    """Per group, its candidate phrases of two or more words, most relevant first.
+
+    The same candidates and relevance as the keyphrases (c-TF-IDF, re-ranked against the
+    centre), without the diversity step: a name wants the best phrase, not a varied list.
+    The embeddings are the keyphrase candidates' (cached), so this embeds nothing new.
+    """
+    candidates = class_scores(terms, groups, max(cfg.candidates, cfg.keyphrases))
+    multi = [[(p, sc) for p, sc in group if len(p.split()) >= 2] for group in candidates]
+    if embed_texts is None or cfg.rerank_weight == 0:
+        return [[p for p, _ in group] for group in multi]
+    phrases = sorted({p for group in multi for p, _ in group})
+    if not phrases:
+        return [[] for _ in multi]
+    matrix = np.asarray(embed_texts(phrases), dtype=np.float64)
+    row = {p: i for i, p in enumerate(phrases)}
+    out: list[list[str]] = []
+    for g, group in enumerate(multi):
+        if not group:
+            out.append([])
+            continue
+        relevance = _relevance(
+            group, matrix[[row[p] for p, _ in group]], centres[g], cfg.rerank_weight
+        )
+        order = sorted(range(len(group)), key=lambda i: (-relevance[i], group[i][0]))
+        out.append([group[i][0] for i in order])
+    return out
+
+
 def rerank(
     candidates: Sequence[Sequence[tuple[str, float]]],
     centres: np.ndarray,
@@ -121,12 +168,7 @@ def rerank(
             out.append([])
             continue
         vecs = matrix[[row[p] for p, _ in group]]
-        sim = vecs @ centres[g]
-        span = float(sim.max() - sim.min())
-        closeness = (sim - sim.min()) / span if span > 0 else np.ones_like(sim)
-        ctf = np.array([s for _, s in group], dtype=np.float64)
-        ctf = ctf / (float(ctf.max()) or 1.0)
-        relevance = weight * closeness + (1 - weight) * ctf
+        relevance = _relevance(group, vecs, centres[g], weight)
         names = [p for p, _ in group]
         chosen = _mmr(names, vecs, relevance, top, diversity)
         out.append([names[i] for i in chosen])
@@ -222,17 +264,20 @@ def phrase_label(
     taken: set[str],
     fallback: str,
     caps: frozenset[str] = frozenset(),
+    phrases: Sequence[str] = (),
 ) -> str:
     """A name of two to six words: the best-ranked keyphrase of several words.
 
     Keyphrases come ranked by closeness to the code's centre (re-ranked c-TF-IDF), so the first
     phrase of two or more words among the top ``NAME_DEPTH`` names the code in the
-    participants' own words ("waiting list", "fidelity form"). A code whose top phrases are
-    all single words is named by `short_label`'s join of the top words ("budget, manager").
+    participants' own words ("waiting list", "fidelity form"); failing that, the most relevant
+    of ``phrases`` (`name_phrases`: the code's candidates of several words). A code with no
+    phrase of several words is named by `short_label`'s join of the top words
+    ("budget, manager").
     A name another code already has is skipped; acronyms keep their capitals.
     """
     used = {_words(t.lower()) for t in taken}
-    for phrase in keyphrases[:NAME_DEPTH]:
+    for phrase in [*keyphrases[:NAME_DEPTH], *phrases[:NAME_DEPTH]]:
         if 2 <= len(phrase.split()) <= 6 and _words(phrase) not in used:
             name = cased(phrase, caps)
             taken.add(name)

@@ -41,7 +41,12 @@ def blocked_words(cfg: LabelConfig, names: Sequence[str] = ()) -> set[str]:
     blocked |= {w.lower() for w in cfg.fillers}
     blocked |= set(FILLERS.get(cfg.language, ()))
     blocked |= {part.lower() for name in names for part in name.split()}
-    return blocked
+    return blocked | SPLIT_FILLERS
+
+
+# What the tokenizer leaves of "gonna", "wanna", "gotta" and of cut-off words in transcribed
+# speech ("th", "gon na" was a code name on qmsum-small): never a phrase of their own.
+SPLIT_FILLERS = frozenset({"gon", "na", "wan", "ta", "th"})
 
 
 def proper_nouns(docs: Iterable[Doc]) -> set[str]:

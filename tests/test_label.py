@@ -207,10 +207,15 @@ def test_label_sample_top_keyphrases_have_no_filler_or_stop_word(sample_run: Res
 def test_label_sample_labels_unique_and_short(sample_run: Result) -> None:
     names = [c.label for c in sample_run.codes] + [t.label for t in sample_run.themes]
     assert len(names) == len(set(names))
+    speakers = sorted({t.speaker for tr in sample_run.transcripts for t in tr.turns})
+    terms = passage_terms(sample_run.passages, LabelConfig(), speakers)
+    index = {p.id: i for i, p in enumerate(sample_run.passages)}
     for code in sample_run.codes:
         words = code.label.lower().replace(",", " ").split()
         assert 2 <= len(words) <= 6, code.label
-        assert set(words) <= {w for k in code.keyphrases for w in k.split()}
+        # Every part of the name is a candidate phrase of the code's own passages.
+        own = {g for pid in code.passage_ids for g in terms[index[pid]]}
+        assert all(part.strip() in own for part in code.label.lower().split(",")), code.label
 
 
 def test_label_sample_quotes_verbatim_with_provenance(sample_run: Result) -> None:
