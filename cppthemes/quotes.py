@@ -39,6 +39,31 @@ SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 
+def trim_courtesies(
+    passage: Passage, span: tuple[int, int, tuple[str, ...]], blocked: frozenset[str]
+) -> tuple[int, int, tuple[str, ...]]:
+    """The span without opening or closing sentences that are procedural on their own.
+
+    "Thank you, Madam Chair. Small businesses have been hit hard..." is quoted from "Small":
+    the courtesy is talk, not the point. A sentence is dropped only from the ends, only while
+    what is left still passes the quote rule, so the quote stays one verbatim stretch.
+    """
+    c0, c1, omitted = span
+    text = passage.text[c0 - passage.char_start : c1 - passage.char_start]
+    parts = sentences(text)
+    while len(parts) > 1 and procedural.kind_of(text[parts[0][0] : parts[0][1]], blocked):
+        if not procedural.quotable(text[parts[1][0] : parts[-1][1]], blocked):
+            break
+        parts = parts[1:]
+    while len(parts) > 1 and procedural.kind_of(text[parts[-1][0] : parts[-1][1]], blocked):
+        if not procedural.quotable(text[parts[0][0] : parts[-2][1]], blocked):
+            break
+        parts = parts[:-1]
+    if not parts:
+        return span
+    return c0 + parts[0][0], c0 + parts[-1][1], omitted
+
+
 def _lines(text: str) -> list[int]:
     return [m.start() for m in re.finditer("\n", text)]
 
@@ -105,7 +130,7 @@ def pick_quotes(
     blocked = procedural.blocked_words()
     spans = {}
     for i in sorted(members, key=lambda i: (-sims[i], passages[i].id)):
-        span = own_span(passages[i], turns)
+        span = trim_courtesies(passages[i], own_span(passages[i], turns), blocked)
         own = passages[i].text[span[0] - passages[i].char_start : span[1] - passages[i].char_start]
         if procedural.quotable(own, blocked):
             spans[i] = span

@@ -194,3 +194,27 @@ def test_adaptive_themes_between_three_and_twelve() -> None:
     assert len(set(groups.tolist())) == 5
     assert weighted_silhouette(cents, groups, np.ones(20)) > 0.5
     assert cut_tree(theme_linkage(cents), 20, ThemesConfig(n_themes=2)).max() == 1
+
+
+def test_quote_drops_opening_and_closing_courtesies() -> None:
+    from cppthemes.quotes import trim_courtesies
+
+    text = (
+        "Thank you, Madam Chair. Small businesses have been hit extremely hard by the shutdown "
+        "and many owners cannot pay their rent this month. Thanks."
+    )
+    p = Passage(id="p", transcript_id="t", source="t.txt", speaker="MP", role="participant",
+                text=text, turn_start=0, turn_end=0, line_start=1, line_end=1, char_start=10,
+                char_end=10 + len(text))  # fmt: skip
+    start, end, _ = trim_courtesies(p, (10, 10 + len(text), ()), procedural.blocked_words())
+    quoted = text[start - 10 : end - 10]
+    assert quoted.startswith("Small businesses") and quoted.endswith("this month.")
+    # Nothing is trimmed when what would be left is too short to quote.
+    short = "Thank you. The rent is due."
+    p2 = Passage(id="q", transcript_id="t", source="t.txt", speaker="MP", role="participant",
+                 text=short, turn_start=0, turn_end=0, line_start=1, line_end=1, char_start=0,
+                 char_end=len(short))  # fmt: skip
+    assert trim_courtesies(p2, (0, len(short), ()), procedural.blocked_words())[:2] == (
+        0,
+        len(short),
+    )
