@@ -21,23 +21,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+# The same sets, configs and gold files as the peer comparison.
+from compare_clustering import SETS  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
 from cppthemes.embed.embedder import EmbeddingCache, default_cache_dir  # noqa: E402
 from cppthemes.evaluate import read_gold, score  # noqa: E402
 from cppthemes.pipeline import run  # noqa: E402
-
-EVAL = ROOT.parent / "shared" / "eval"
-SETS: dict[str, dict[str, Any]] = {
-    "sample": {"data": ROOT / "data" / "sample", "gold": ROOT / "data" / "sample" / "gold.jsonl"},
-    "serdif-usability": {"data": EVAL / "serdif-usability" / "transcripts"},
-    "serdif-usability+preset": {
-        "data": EVAL / "serdif-usability" / "transcripts",
-        "config": ROOT / "configs" / "think-aloud.toml",
-    },
-    "swda-small": {"data": EVAL / "swda-small" / "transcripts"},
-    "qmsum-small": {"data": EVAL / "qmsum-small" / "transcripts", "per_file": True},
-}
 
 
 def _records(result: Any, of: dict[str, str | None]) -> list[dict[str, Any]]:

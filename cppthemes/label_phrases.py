@@ -106,6 +106,31 @@ def _relevance(
     return np.asarray(weight * closeness + (1 - weight) * ctf)
 
 
+def _scored(
+    candidates: Sequence[Sequence[tuple[str, float]]],
+    centres: np.ndarray,
+    embed_texts: Embed,
+    weight: float,
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per group, its candidates' vectors and relevance; None for a group without one.
+
+    Every phrase is embedded once for all groups (the caller's embedder caches them).
+    """
+    phrases = sorted({p for group in candidates for p, _ in group})
+    if not phrases:
+        return [None for _ in candidates]
+    matrix = np.asarray(embed_texts(phrases), dtype=np.float64)
+    row = {p: i for i, p in enumerate(phrases)}
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for g, group in enumerate(candidates):
+        if not group:
+            out.append(None)
+            continue
+        vecs = matrix[[row[p] for p, _ in group]]
+        out.append((vecs, _relevance(group, vecs, centres[g], weight)))
+    return out
+
+
 def name_phrases(
     terms: Terms,
     groups: Sequence[Sequence[int]],
@@ -123,19 +148,14 @@ def name_phrases(
     multi = [[(p, sc) for p, sc in group if len(p.split()) >= 2] for group in candidates]
     if embed_texts is None or cfg.rerank_weight == 0:
         return [[p for p, _ in group] for group in multi]
-    phrases = sorted({p for group in multi for p, _ in group})
-    if not phrases:
-        return [[] for _ in multi]
-    matrix = np.asarray(embed_texts(phrases), dtype=np.float64)
-    row = {p: i for i, p in enumerate(phrases)}
     out: list[list[str]] = []
-    for g, group in enumerate(multi):
-        if not group:
+    for group, scored in zip(
+        multi, _scored(multi, centres, embed_texts, cfg.rerank_weight), strict=True
+    ):
+        if scored is None:
             out.append([])
             continue
-        relevance = _relevance(
-            group, matrix[[row[p] for p, _ in group]], centres[g], cfg.rerank_weight
-        )
+        relevance = scored[1]
         order = sorted(range(len(group)), key=lambda i: (-relevance[i], group[i][0]))
         out.append([group[i][0] for i in order])
     return out
@@ -157,18 +177,14 @@ def rerank(
     are relevant and unlike those already picked, so a label is not "foster, foster mum,
     foster parent". Phrases are embedded once for all groups (the caller caches them).
     """
-    phrases = sorted({p for group in candidates for p, _ in group})
-    if not phrases:
-        return [[] for _ in candidates]
-    matrix = np.asarray(embed_texts(phrases), dtype=np.float64)
-    row = {p: i for i, p in enumerate(phrases)}
     out: list[list[str]] = []
-    for g, group in enumerate(candidates):
-        if not group:
+    for group, scored in zip(
+        candidates, _scored(candidates, centres, embed_texts, weight), strict=True
+    ):
+        if scored is None:
             out.append([])
             continue
-        vecs = matrix[[row[p] for p, _ in group]]
-        relevance = _relevance(group, vecs, centres[g], weight)
+        vecs, relevance = scored
         names = [p for p, _ in group]
         chosen = _mmr(names, vecs, relevance, top, diversity)
         out.append([names[i] for i in chosen])
