@@ -505,6 +505,26 @@ def _accounts(run: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _quote(q: dict[str, Any], by_id: dict[str, Passage]) -> Quote:
+    """A quote of codebook.yaml back as a record (its own span and lines when written)."""
+    p = by_id.get(str(q.get("passage")))
+    return Quote(
+        passage_id=str(q.get("passage")),
+        text=str(q["text"]),
+        source=str(q.get("source", "")),
+        transcript_id=p.transcript_id if p else "",
+        speaker=str(q.get("speaker", "")),
+        line=int(q.get("line", 0)),
+        char_start=int(q.get("char_start", p.char_start if p else 0)),
+        char_end=int(q.get("char_end", p.char_end if p else 0)),
+        similarity=float(q.get("similarity", 0.0)),
+        metadata=dict(p.metadata) if p else {},
+        where=str(q.get("where") or ""),
+        line_end=int(q.get("line_end", 0)),
+        omitted=tuple(str(o) for o in q.get("omitted") or ()),
+    )
+
+
 def load_run(run_dir: Path) -> Result:
     """Rebuild a run's ``Result`` from its folder: passages, codebook, transcripts, manifest.
 
@@ -564,24 +584,8 @@ def load_run(run_dir: Path) -> Result:
     for number, c in enumerate(book["codes"], start=1):
         try:
             cid = str(c["id"])
-            quotes = []
-            for q in c.get("quotes") or []:
-                p = by_id.get(str(q.get("passage")))
-                quotes.append(
-                    Quote(
-                        passage_id=str(q.get("passage")),
-                        text=str(q["text"]),
-                        source=str(q.get("source", "")),
-                        transcript_id=p.transcript_id if p else "",
-                        speaker=str(q.get("speaker", "")),
-                        line=int(q.get("line", 0)),
-                        char_start=p.char_start if p else 0,
-                        char_end=p.char_end if p else 0,
-                        similarity=float(q.get("similarity", 0.0)),
-                        metadata=dict(p.metadata) if p else {},
-                        where=str(q.get("where") or ""),
-                    )
-                )
+            quotes = [_quote(q, by_id) for q in c.get("quotes") or []]
+            central = c.get("central_sentence")
             stability = c.get("stability")
             constructs = tuple(
                 (str(k.get("construct")), float(k.get("similarity", 0.0)))
@@ -605,6 +609,7 @@ def load_run(run_dir: Path) -> Result:
                     weak=bool(c.get("weak", False)),
                     examples=tuple(str(e) for e in c.get("examples") or ()),
                     constructs=constructs,
+                    central=_quote(central, by_id) if isinstance(central, dict) else None,
                 )
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

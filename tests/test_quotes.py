@@ -218,3 +218,29 @@ def test_quote_drops_opening_and_closing_courtesies() -> None:
         0,
         len(short),
     )
+
+
+def test_run_folder_keeps_quote_spans_central_sentence_and_bin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cppthemes import pipeline as pipeline_module
+    from cppthemes.cli.app import app
+    from cppthemes.runfolder import load_run
+
+    monkeypatch.setattr(pipeline_module, "load_embedder", lambda *a, **k: FakeEmbedder())
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "In their words:" in report and "## Procedural bin" in report
+    back = load_run(out)
+    plain = {t.id: t.plain_text for t in back.transcripts}
+    assert any(c.central is not None for c in back.codes)
+    for code in back.codes:
+        for q in code.quotes:
+            assert q.text == plain[q.transcript_id][q.char_start : q.char_end]
+    again = CliRunner().invoke(app, ["export", str(out), "--to", "md"])
+    assert again.exit_code == 0, again.output
+    assert (out / "report.md").read_text(encoding="utf-8") == report
