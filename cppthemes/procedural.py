@@ -40,6 +40,8 @@ from cppthemes.records import Passage, Transcript
 
 QUOTE_MIN_WORDS = 6
 MAX_REST = 3
+# The most content words any procedural phrase holds ("share my screen", "consent form": 2).
+PHRASE_WORDS = 4
 MAX_EMPTY = 0
 LANGUAGES = ("en", "nb", "de")
 
@@ -104,18 +106,30 @@ CONTRACTED = frozenset(
 )
 
 
+# Each word's verdict per blocked-word set: every passage and quote candidate asks about the
+# same words (judging them afresh was most of the label stage's time on swda-small).
+_VERDICTS: dict[frozenset[str], dict[str, bool]] = {}
+
+
 def _content(text: str, blocked: frozenset[str]) -> list[str]:
     clean = MASK.sub(" ", strip_nonspeech(text)).replace("’", "'")
-    words = (w.lower().strip("'-") for w in WORD.findall(clean))
-    return [
-        w
-        for w in words
-        if len(w) >= 2
-        and w not in blocked
-        and w.split("'")[0] not in blocked
-        and w.split("'")[0] not in CONTRACTED
-        and not set(w) <= {"x"}
-    ]
+    verdicts = _VERDICTS.setdefault(blocked, {})
+    out = []
+    for match in WORD.findall(clean):
+        word = match.lower().strip("'-")
+        keep = verdicts.get(word)
+        if keep is None:
+            keep = verdicts[word] = _is_content(word, blocked)
+        if keep:
+            out.append(word)
+    return out
+
+
+def _is_content(word: str, blocked: frozenset[str]) -> bool:
+    if len(word) < 2 or word in blocked or set(word) <= {"x"}:
+        return False
+    base = word.split("'")[0]
+    return base not in blocked and base not in CONTRACTED
 
 
 def content_words(text: str, blocked: frozenset[str] | None = None) -> int:
@@ -130,6 +144,8 @@ def kind_of(text: str, blocked: frozenset[str] | None = None) -> str | None:
     masks = len(MASK.findall(text))
     if masks and masks >= len(content):
         return "mask"
+    if len(content) > MAX_REST + PHRASE_WORDS:  # no phrase can leave only MAX_REST behind
+        return None
     for kind, pattern in _PATTERNS.items():
         if pattern.search(text):
             rest = _content(pattern.sub(" ", text), blocked)
