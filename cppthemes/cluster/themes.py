@@ -19,7 +19,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from cppthemes.config import LabelConfig, ThemesConfig
-from cppthemes.label import Embed, Terms, keyphrases, prevalence, short_label
+from cppthemes.label import Embed, Terms, keyphrases, prevalence
+from cppthemes.label_phrases import name_phrases, phrase_label
 from cppthemes.records import Code, Passage, Theme
 
 
@@ -121,9 +122,10 @@ def group_codes(
 ) -> list[Theme]:
     """Themes ``T01``... (largest first), each labelled from its codes' passages.
 
-    Theme labels are chosen like code labels (re-ranked against the theme's centroid when
-    ``vectors`` and ``embed_texts`` are given) and differ from every code label too, because
-    a codebook exported to a QDA program is one tree where names must be unique.
+    Theme labels are chosen like code names: a phrase of several words from the theme's
+    passages where there is one (`label_phrases.phrase_label`), re-ranked against the theme's
+    centroid when ``vectors`` and ``embed_texts`` are given. They differ from every code label
+    too, because a codebook exported to a QDA program is one tree where names must be unique.
     """
     if not codes:
         return []
@@ -143,8 +145,11 @@ def group_codes(
         theme_centres = np.vstack([vectors[m].mean(axis=0) for m in ordered]).astype(np.float64)
         theme_centres /= np.maximum(np.linalg.norm(theme_centres, axis=1, keepdims=True), 1e-12)
         phrases = keyphrases(terms, ordered, theme_centres, lcfg, embed_texts)
+        named = name_phrases(terms, ordered, theme_centres, lcfg, embed_texts)
     else:
-        phrases = keyphrases(terms, ordered, np.zeros((len(ordered), 1)), lcfg, None)
+        theme_centres = np.zeros((len(ordered), 1))
+        phrases = keyphrases(terms, ordered, theme_centres, lcfg, None)
+        named = name_phrases(terms, ordered, theme_centres, lcfg, None)
     width = max(2, len(str(len(order))))
     n_transcripts = len({p.transcript_id for p in passages})
     taken: set[str] = {c.label for c in codes}
@@ -154,7 +159,7 @@ def group_codes(
         themes.append(
             Theme(
                 id=theme_id,
-                label=short_label(phrases[rank], taken, theme_id),
+                label=phrase_label(phrases[rank], taken, theme_id, frozenset(), named[rank]),
                 code_ids=tuple(code_lists[t]),
                 prevalence=prevalence(members[t], passages, n_transcripts),
             )
