@@ -19,8 +19,9 @@ from cppthemes.cluster.codes import centroids, cluster
 from cppthemes.cluster.themes import group_codes
 from cppthemes.config import Config
 from cppthemes.label import Terms, label
+from cppthemes.procedural import Bin
 from cppthemes.provenance import kind_of, place
-from cppthemes.records import Assignment, AuditEvent, Code, Passage, Theme
+from cppthemes.records import Assignment, AuditEvent, Code, Passage, Theme, Transcript
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -35,6 +36,10 @@ class Coder:
     names: Sequence[str]
     terms: Terms
     embed_texts: Embed
+    # Quotes leave out other speakers' back-channels and cite their lines (cppthemes/quotes.py).
+    transcripts: Sequence[Transcript] = ()
+    # The procedural bin: clustered with the rest, then left uncoded (plain runs).
+    binned: Bin = field(default_factory=lambda: Bin({}))
     # Told the number of clusters when labelling starts (progress, stage timings).
     on_label: Callable[[int], None] | None = None
 
@@ -52,6 +57,7 @@ class Coder:
                 names=self.names,
                 terms=self.terms,
                 embed_texts=self.embed_texts,
+                transcripts=self.transcripts,
             )
         labels = np.asarray(assignment.labels, dtype=int)
         cents = centroids(self.vectors, labels, assignment.n_clusters)
@@ -87,11 +93,14 @@ class Coded:
     kept_themes: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     discarded: list[dict[str, object]] = field(default_factory=list)
+    # Seeded codes' seed vectors (the confidence of what each took; seed_codes.confidences).
+    anchor_centres: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def code_inductively(coder: Coder) -> Coded:
     """A plain run: cluster every passage, label the clusters, group them into themes."""
-    assignment = cluster(coder.vectors, coder.cfg.cluster)
+    exclude = coder.binned.mask(coder.passages)
+    assignment = cluster(coder.vectors, coder.cfg.cluster, exclude=exclude)
     codes, cents = coder.codes(assignment)
     return Coded(assignment, codes, cents, coder.themes(codes, cents))
 

@@ -129,6 +129,12 @@ class ClusterConfig(_Section):
     unstable_below: float = Field(default=0.5, ge=0.0, le=1.0)
     seed_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     seed: int = 0
+    # Set greetings, goodbyes, thanks, technical talk, masks and content-free passages aside
+    # in a procedural bin, uncoded and never quoted (cppthemes/procedural.py).
+    procedural: bool = True
+    # Also put content-free passages (no content word: "I don't know. What do you think?")
+    # in the bin; off, they stay coded but are never quoted (measured in docs/clustering.md).
+    procedural_content_free: bool = False
 
 
 class LabelConfig(_Section):
@@ -161,6 +167,12 @@ class ThemesConfig(_Section):
     """How codes are grouped into candidate themes."""
 
     n_themes: int = Field(default=0, ge=0)
+    # "adaptive": Ward tree of code centres cut at the clearest grouping (silhouette) with
+    # min_themes..max_themes themes; "distance": average-linkage cosine tree cut at
+    # distance_threshold (the rule before issue 17).
+    method: Literal["adaptive", "distance"] = "adaptive"
+    min_themes: int = Field(default=3, ge=1)
+    max_themes: int = Field(default=12, ge=1)
     distance_threshold: float = Field(default=0.45, gt=0.0, le=2.0)
 
 
@@ -170,6 +182,9 @@ class CodebookConfig(_Section):
     match_similarity: float = Field(default=0.7, ge=-1.0, le=1.0)
     framework: str = ""
     deductive: bool = False
+    # A file of phrases per code (YAML or "Name: phrase; phrase" lines) used as seeded codes
+    # (`cppthemes run --seed-codes FILE`; cppthemes/seed_codes.py); "" = none.
+    seed_codes: str = ""
     constructs_per_code: int = Field(default=3, ge=1)
 
 

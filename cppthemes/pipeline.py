@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cppthemes import people, procedural, seed_codes
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
-from cppthemes.codebook.framework import Framework, closest, construct_vectors, load_framework
+from cppthemes.codebook.framework import Framework, closest, construct_vectors
 from cppthemes.coding import Coded, Coder, code_inductively
 from cppthemes.config import Config
 from cppthemes.embed.embedder import DEFAULT_MODEL, Embedder, EmbeddingCache, embed, embed_chunked
@@ -32,7 +33,7 @@ from cppthemes.layout import passage_map
 from cppthemes.nlp import detect_language
 from cppthemes.pseudonymize import Pseudonymizer, pseudonymize, read_name_list
 from cppthemes.records import Account, Code, Passage, Result, SegmentStats, Skipped, Transcript
-from cppthemes.runinfo import Embedded, run_info
+from cppthemes.runinfo import Embedded, Findings, run_info
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.sentcache import CachedSentences
 
@@ -61,7 +62,7 @@ def run(
     """
     notify = on_progress or (lambda stage, done, total: None)
     lap = Laps()
-    framework = load_framework(cfg.codebook.framework) if cfg.codebook.framework else None
+    framework, cfg = seed_codes.framework_of(cfg)
     corpus, transcripts, mapping, named_cfg = read_corpus(paths, cfg, pseudonyms, on_skip, notify)
     used_cfg, notes = settle_language(named_cfg, transcripts, choose_model=embedder is None)
     lap("ingest")
@@ -92,6 +93,7 @@ def run(
     info = run_info(
         model, cfg.label.language, used_cfg, run_cfg, coded, codes, plan, previous, framework,
         embedded, texts.fresh, cache, lap.timings, corpus, warned, accounts, notes,
+        findings(coder, coded, codes),
     )  # fmt: skip
     return Result(
         transcripts=tuple(transcripts), passages=tuple(passages), codes=tuple(codes),
@@ -279,7 +281,12 @@ def make_coder(
         lap("cluster")
         notify("label", 0, n_clusters)
 
-    return Coder(passages, vectors, cfg, names, terms, texts, on_label=labelling)
+    binned = procedural.detect(
+        passages, cfg.label.language, cfg.label.fillers, cfg.cluster, transcripts
+    )
+    return Coder(
+        passages, vectors, cfg, names, terms, texts, transcripts, binned, on_label=labelling
+    )
 
 
 def map_constructs(
@@ -301,6 +308,17 @@ def map_constructs(
     codes = [replace(c, constructs=t) for c, t in zip(coded.codes, top, strict=True)]
     best = closest(vectors, cvecs, keys, 1)
     return codes, {p.id: b[0] for p, b in zip(passages, best, strict=True)}
+
+
+def findings(coder: Coder, coded: Coded, codes: Sequence[Code]) -> Findings:
+    """Beside codes and themes: the procedural bin, the people, the seeded codes' confidence."""
+    return Findings(
+        procedural=coder.binned.as_info(),
+        people=people.summary(coder.passages),
+        seeded_codes=seed_codes.confidences(
+            codes, coder.passages, coder.vectors, coded.anchor_centres
+        ),
+    )
 
 
 def passage_coords(

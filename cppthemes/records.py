@@ -114,6 +114,11 @@ class Quote:
     # Where it is in the original file when that is not ``line`` ("00:12:31, line 45" in a
     # .vtt, "row 12" of a spreadsheet; see cppthemes/provenance.py); "" for text files.
     where: str = ""
+    # The last line the quoted text covers (its first is ``line``); 0 = the same line.
+    line_end: int = 0
+    # Other speakers' words inside the passage that the quote leaves out ("Erik: Wow."),
+    # so the quote is one speaker's words and the reader still knows someone spoke.
+    omitted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,9 @@ class Code:
     examples: tuple[str, ...] = ()
     # Closest framework constructs (name, cosine similarity), best first; empty without one.
     constructs: tuple[tuple[str, float], ...] = ()
+    # The code's most central sentence, verbatim, with its place: a one-sentence description
+    # in the participants' own words (cppthemes/quotes.py); None when no sentence qualifies.
+    central: Quote | None = None
 
     @property
     def size(self) -> int:
@@ -348,6 +356,11 @@ class RunInfo:
     clustering: dict[str, Any] | None = None  # method and its parameters
     stability: dict[str, Any] | None = None
     theme_tree: list[dict[str, Any]] = field(default_factory=list)
+    # The procedural bin (cppthemes/procedural.py), how people were counted
+    # (cppthemes/people.py), and each seeded code's passages and confidence (seed_codes.py).
+    procedural: dict[str, Any] | None = None
+    people: dict[str, Any] | None = None
+    seeded_codes: dict[str, Any] | None = None
     neighbours: dict[str, list[list[Any]]] = field(default_factory=dict)
     # What the codebook decided and each code's state (the next run's snapshot).
     codebook: dict[str, Any] | None = None

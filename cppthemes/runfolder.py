@@ -276,6 +276,7 @@ def _segment_stats(counts: dict[str, Any]) -> SegmentStats:
 
 
 def _quote(q: dict[str, Any], by_id: dict[str, Passage]) -> Quote:
+    """A quote of codebook.yaml back as a record (its own span and lines when written)."""
     p = by_id.get(str(q.get("passage")))
     return Quote(
         passage_id=str(q.get("passage")),
@@ -284,11 +285,13 @@ def _quote(q: dict[str, Any], by_id: dict[str, Passage]) -> Quote:
         transcript_id=p.transcript_id if p else "",
         speaker=str(q.get("speaker", "")),
         line=int(q.get("line", 0)),
-        char_start=p.char_start if p else 0,
-        char_end=p.char_end if p else 0,
+        char_start=int(q.get("char_start", p.char_start if p else 0)),
+        char_end=int(q.get("char_end", p.char_end if p else 0)),
         similarity=float(q.get("similarity", 0.0)),
         metadata=dict(p.metadata) if p else {},
         where=str(q.get("where") or ""),
+        line_end=int(q.get("line_end", 0)),
+        omitted=tuple(str(o) for o in q.get("omitted") or ()),
     )
 
 
@@ -296,6 +299,7 @@ def _code(c: dict[str, Any], by_id: dict[str, Passage], passage_ids: tuple[str, 
     """A code of codebook.yaml, with its passages from passages.jsonl."""
     cid = str(c["id"])
     stability = c.get("stability")
+    central = c.get("central_sentence")
     return Code(
         id=cid,
         label=str(c.get("label") or cid),
@@ -316,6 +320,7 @@ def _code(c: dict[str, Any], by_id: dict[str, Passage], passage_ids: tuple[str, 
             for k in c.get("constructs") or []
             if isinstance(k, dict)
         ),
+        central=_quote(central, by_id) if isinstance(central, dict) else None,
     )
 
 

@@ -25,6 +25,15 @@ from cppthemes.records import Account, Code, ModelInfo, RunInfo, Skipped
 
 
 @dataclass(frozen=True)
+class Findings:
+    """What coding found beside codes and themes (run.json's sections of the same names)."""
+
+    procedural: dict[str, Any]
+    people: dict[str, Any]
+    seeded_codes: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Embedded:
     """What embedding the passages cost: passages, pieces embedded, pieces from the cache,
     and whether the model's weights were loaded (a rerun with every vector cached: no)."""
@@ -53,6 +62,7 @@ def run_info(
     warned: Sequence[Skipped],
     accounts: Sequence[Account],
     notes: Sequence[str],
+    found: Findings,
 ) -> RunInfo:
     """The run summary (``Result.info``). ``given_cfg`` is the settings as given (recorded);
     ``cfg`` the settings the stages used (similarities moved to the model's scale)."""
@@ -69,7 +79,12 @@ def run_info(
         notes=tuple(notes),
         clustering={"method": assignment.method, **assignment.params},
         stability=_stability(assignment.params, codes, cfg),
-        theme_tree=tree_records(theme_linkage(coded.centroids), [c.id for c in codes]),
+        theme_tree=tree_records(
+            theme_linkage(coded.centroids, cfg.themes.method), [c.id for c in codes]
+        ),
+        procedural=found.procedural,
+        people=found.people,
+        seeded_codes=found.seeded_codes,
         neighbours=neighbours(codes, coded.centroids),
         codebook=_codebook(coded, codes, plan, previous),
         framework=(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,9 +39,34 @@ from cppthemes.config import SegmentConfig
 from cppthemes.errors import ConfigError
 from cppthemes.ingest.nonspeech import strip_nonspeech
 from cppthemes.records import Passage, Role, SegmentStats, Transcript, Turn, passage_id
+from cppthemes.segment_text import (
+    Sentencizer,
+    TokenCounter,
+    embedding_chunks,
+    embedding_texts,
+    fit_sentence,
+    pack_text,
+    sentence_spans,
+    spacy_sentences,
+    word_count,
+)
+from cppthemes.segment_tiling import depth_boundaries
 
-TokenCounter = Callable[[str], int]
-Sentencizer = Callable[[str], Iterable[tuple[int, int]]]
+__all__ = [
+    "BACKCHANNEL",
+    "Sentencizer",
+    "TokenCounter",
+    "depth_boundaries",
+    "embedding_chunks",
+    "embedding_texts",
+    "is_substantive",
+    "pack_text",
+    "role_of",
+    "segment",
+    "spacy_sentences",
+    "speaker_role",
+]
+
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 WORD = re.compile(r"[^\W\d_][\w'’\-]*")
@@ -79,83 +104,6 @@ def is_substantive(text: str, min_words: int) -> bool:
     """True when the turn says something beyond back-channel words."""
     words = [w.lower().strip("'’-") for w in WORD.findall(strip_nonspeech(text))]
     return sum(1 for w in words if w and w not in BACKCHANNEL) >= min_words
-
-
-def _word_count(text: str) -> int:
-    return len(text.split())
-
-
-def _sentence_spans(text: str, sentencizer: Sentencizer) -> list[tuple[int, int]]:
-    spans = [(s, e) for s, e in sentencizer(text) if text[s:e].strip()]
-    return spans or [(0, len(text))]
-
-
-def spacy_sentences(lang: str = "en") -> Callable[[str], list[tuple[int, int]]]:
-    """Sentence spans from spaCy's blank pipeline + sentencizer for ``lang``.
-
-    Always the blank pipeline, even when a trained one is installed: passages (and so the
-    clustering) must not change because an optional package for better labels was installed.
-    """
-    from cppthemes.nlp import load_nlp
-
-    def split(text: str) -> list[tuple[int, int]]:
-        # Loaded by the first text long enough to need splitting (load_nlp caches it), so a
-        # corpus of short turns never imports spaCy here.
-        nlp = load_nlp(lang, trained=False)
-        return [(s.start_char, s.end_char) for s in nlp(text).sents]
-
-    return split
-
-
-def _fit_sentence(
-    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
-) -> list[tuple[int, int]]:
-    """A sentence too long for the window, cut between words into parts that fit.
-
-    The one place a passage may end mid-sentence: unpunctuated speech-recognition output can
-    run for hundreds of words without a full stop, and the model would read only the start.
-    """
-    if count_tokens(text[start:end]) <= max_tokens:
-        return [(start, end)]
-    words = [(start + w.start(), start + w.end()) for w in re.finditer(r"\S+", text[start:end])]
-    return _greedy(text, words, count_tokens, max_tokens)
-
-
-def _greedy(
-    text: str, pieces: Iterable[tuple[int, int]], count_tokens: TokenCounter, max_tokens: int
-) -> list[tuple[int, int]]:
-    """Consecutive pieces (words or sentences) joined into the longest spans that fit."""
-    spans: list[tuple[int, int]] = []
-    span_start: int | None = None
-    span_end = 0
-    for s, e in pieces:
-        if span_start is not None and count_tokens(text[span_start:e]) > max_tokens:
-            spans.append((span_start, span_end))
-            span_start = None
-        if span_start is None:
-            span_start = s
-        span_end = e
-    if span_start is not None:
-        spans.append((span_start, span_end))
-    return spans
-
-
-def pack_text(
-    text: str, count_tokens: TokenCounter, max_tokens: int, sentencizer: Sentencizer
-) -> list[tuple[int, int]]:
-    """Char spans of consecutive sentence groups of ``text`` that fit the model's window.
-
-    Cuts only between sentences, unless one sentence alone is longer than the window: that one
-    is cut between words.
-    """
-    if count_tokens(text) <= max_tokens:
-        return [(0, len(text))]
-    pieces = (
-        part
-        for sentence in _sentence_spans(text, sentencizer)
-        for part in _fit_sentence(text, *sentence, count_tokens, max_tokens)
-    )
-    return _greedy(text, pieces, count_tokens, max_tokens)
 
 
 def _line_of(transcript: Transcript, char: int) -> int:
@@ -308,8 +256,8 @@ def _window_spans(
         sentences = [
             (turn.char_start + s, turn.char_start + e, turn.index)
             for turn in run
-            for sentence in _sentence_spans(turn.text, split)
-            for s, e in _fit_sentence(turn.text, *sentence, count_tokens, cfg.max_tokens)
+            for sentence in sentence_spans(turn.text, split)
+            for s, e in fit_sentence(turn.text, *sentence, count_tokens, cfg.max_tokens)
         ]
         windows: list[list[tuple[int, int, int]]] = []
         for sentence in sentences:
@@ -345,48 +293,6 @@ def _window_spans(
             spans.append(merger.start(span) if i == 0 else span)
     merger.flush()
     return spans
-
-
-def depth_boundaries(vectors: np.ndarray, block: int, cutoff: float) -> list[int]:
-    """TextTiling boundaries (Hearst 1997) over unit embeddings; returns unit indices.
-
-    The gap before unit ``j`` scores the cosine similarity of the mean vectors of the ``block``
-    units on each side; scores are smoothed with a moving average of three gaps, as in
-    TextTiling. A gap's depth is how far its score lies below the highest score reached by
-    climbing to each side (at the ends of a transcript, one side may not rise: that is
-    TextTiling's rule too, and it finds the short openings and closings of meetings). Gaps
-    deeper than ``mean + cutoff * std`` of all depths become boundaries, deepest first, at least
-    ``block`` units apart, so no inner segment is shorter than the context that scored it.
-    """
-    n = len(vectors)
-    if n < 2:
-        return []
-    v = np.asarray(vectors, dtype=np.float64)
-    raw = np.empty(n - 1)
-    for j in range(1, n):
-        left = v[max(0, j - block) : j].mean(axis=0)
-        right = v[j : j + block].mean(axis=0)
-        denom = float(np.linalg.norm(left) * np.linalg.norm(right)) or 1.0
-        raw[j - 1] = float(left @ right) / denom
-    scores = np.convolve(np.pad(raw, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-    depth = np.zeros_like(scores)
-    for i in range(len(scores)):
-        a = i
-        while a > 0 and scores[a - 1] >= scores[a]:
-            a -= 1
-        b = i
-        while b < len(scores) - 1 and scores[b + 1] >= scores[b]:
-            b += 1
-        depth[i] = (scores[a] - scores[i]) + (scores[b] - scores[i])
-    threshold = float(depth.mean() + cutoff * depth.std())
-    chosen: list[int] = []
-    # Deepest first; ties broken by position, so the result is deterministic.
-    for i in sorted(range(len(depth)), key=lambda g: (-depth[g], g)):
-        if depth[i] <= threshold or depth[i] <= 1e-9:
-            break
-        if all(abs(i - c) >= block for c in chosen):
-            chosen.append(i)
-    return sorted(c + 1 for c in chosen)
 
 
 def _topic_starts(
@@ -456,7 +362,7 @@ def segment(
     transcripts: Sequence[Transcript],
     cfg: SegmentConfig,
     *,
-    count_tokens: TokenCounter = _word_count,
+    count_tokens: TokenCounter = word_count,
     sentencizer: Sentencizer | None = None,
     embed: EmbedFn | None = None,
 ) -> tuple[list[Passage], SegmentStats]:
@@ -529,38 +435,3 @@ def segment(
         topic_segments=counts.topics,
     )
     return passages, stats
-
-
-def embedding_texts(passages: Sequence[Passage], cfg: SegmentConfig) -> list[str]:
-    """What gets embedded: the passage, or the facilitator's prompt and the passage."""
-    if not cfg.embed_context:
-        return [p.text for p in passages]
-    return [f"{p.context}\n{p.text}" if p.context else p.text for p in passages]
-
-
-def embedding_chunks(
-    passages: Sequence[Passage],
-    cfg: SegmentConfig,
-    *,
-    count_tokens: TokenCounter = _word_count,
-    sentencizer: Sentencizer | None = None,
-) -> list[list[str]]:
-    """Per passage, the texts to embed and average: sentence-aligned pieces that fit the window.
-
-    Passages of the ``turn`` and ``window`` strategies already fit and give one text, the same
-    as :func:`embedding_texts`. A ``topic`` passage can run for pages; its vector is the mean of
-    its pieces' vectors rather than of its first 256 word pieces. The prompt goes with the
-    first piece only.
-    """
-    split = sentencizer or spacy_sentences()
-    out: list[list[str]] = []
-    for p, first in zip(passages, embedding_texts(passages, cfg), strict=True):
-        pieces = pack_text(p.text, count_tokens, cfg.max_tokens, split)
-        if len(pieces) == 1:
-            out.append([first])
-            continue
-        texts = [p.text[a:b] for a, b in pieces]
-        if cfg.embed_context and p.context:
-            texts[0] = f"{p.context}\n{texts[0]}"
-        out.append(texts)
-    return out

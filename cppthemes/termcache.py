@@ -61,8 +61,12 @@ def language_data(lang: str) -> list[str]:
 
 
 def key(texts: Iterable[str], cfg: LabelConfig, names: Sequence[str]) -> str:
+    from cppthemes.label_terms import SPLIT_FILLERS
+
     digest = hashlib.sha256()
     head = {
+        # Words every run blocks besides the settings' (issue 17): a change makes a new key.
+        "split_fillers": sorted(SPLIT_FILLERS),
         "format": FORMAT,
         "language": cfg.language,
         "max_ngram": cfg.max_ngram,

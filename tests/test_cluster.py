@@ -106,7 +106,9 @@ def test_themes_tree_cut_by_count_and_distance() -> None:
     cents = blobs([3, 2], noise=0.1)
     tree = theme_linkage(cents)
     assert cut_tree(tree, 5, ThemesConfig(n_themes=2)).tolist() == [0, 0, 0, 1, 1]
-    assert len(set(cut_tree(tree, 5, ThemesConfig(distance_threshold=0.5)).tolist())) == 2
+    by_distance = ThemesConfig(method="distance", distance_threshold=0.5)
+    cosine_tree = theme_linkage(cents, "distance")
+    assert len(set(cut_tree(cosine_tree, 5, by_distance).tolist())) == 2
     nodes = tree_records(tree, ["C1", "C2", "C3", "C4", "C5"])
     assert len(nodes) == 4 and nodes[-1]["codes"] == 5
 

@@ -188,7 +188,11 @@ def test_report_md_and_html_share_content(run_dir: Path) -> None:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     for code in _codebook(run_dir)["codes"]:
         for q in code["quotes"]:
-            where = f"{q['speaker']}, {q['source']} line {q['line']}"
+            # A quote over several lines cites them all (issue 17).
+            lines = (
+                f"lines {q['line']}-{q['line_end']}" if q.get("line_end") else f"line {q['line']}"
+            )
+            where = f"{q['speaker']}, {q['source']} {lines}"
             assert where in md and where in html
     for section in ("Overview", "Prevalence by group", "Audit trail"):
         assert section in md and section in html

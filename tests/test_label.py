@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cppthemes import procedural
 from cppthemes.cluster.codes import centroids
 from cppthemes.config import ClusterConfig, Config, LabelConfig
 from cppthemes.label import (
-    QUOTE_POOL,
     TermMatrix,
     class_keyphrases,
     class_scores,
@@ -22,8 +22,10 @@ from cppthemes.label import (
     short_label,
 )
 from cppthemes.nlp import TRAINED, has_parser, load_nlp, stop_words
+from cppthemes.own_words import own_span
 from cppthemes.pipeline import run
-from cppthemes.records import Passage, Result, passage_id
+from cppthemes.quotes import QUOTE_POOL
+from cppthemes.records import Code, Passage, Result, passage_id
 from tests.conftest import SAMPLE, FakeEmbedder
 
 
@@ -85,7 +87,14 @@ def test_label_short_label_has_two_to_four_words() -> None:
 
 
 def test_label_quotes_verbatim_spread_over_speakers() -> None:
-    passages = [P(i, f"text number {i}", speaker="Anna" if i < 3 else "Ben") for i in range(5)]
+    passages = [
+        P(
+            i,
+            f"waiting list families programme budget manager grew in week {i}",
+            speaker="Anna" if i < 3 else "Ben",
+        )
+        for i in range(5)
+    ]
     vectors = np.array([[1, 0], [0.99, 0.14], [0.98, 0.2], [0.9, 0.44], [0.8, 0.6]], dtype=float)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     quotes = pick_quotes(range(5), passages, vectors, np.array([1.0, 0.0]), 2)
@@ -103,7 +112,8 @@ def test_label_prevalence_counts_groups() -> None:
         P(3, "d", "Cara", "t2", "2"),
     ]
     prev = prevalence([0, 1, 2], passages, 2)
-    assert (prev.passages, prev.speakers, prev.transcripts) == (3, 3, 2)
+    # Anna in t1 and t2 is one person (a name recurring in the study): issue 17.
+    assert (prev.passages, prev.speakers, prev.transcripts) == (3, 2, 2)
     assert prev.by_metadata == {"wave": {"1": 2, "2": 1}}
 
 
@@ -197,17 +207,23 @@ def test_label_sample_top_keyphrases_have_no_filler_or_stop_word(sample_run: Res
 def test_label_sample_labels_unique_and_short(sample_run: Result) -> None:
     names = [c.label for c in sample_run.codes] + [t.label for t in sample_run.themes]
     assert len(names) == len(set(names))
+    speakers = sorted({t.speaker for tr in sample_run.transcripts for t in tr.turns})
+    terms = passage_terms(sample_run.passages, LabelConfig(), speakers)
+    index = {p.id: i for i, p in enumerate(sample_run.passages)}
     for code in sample_run.codes:
-        words = code.label.replace(",", " ").split()
-        assert 2 <= len(words) <= 4, code.label
-        assert set(words) <= {w for k in code.keyphrases for w in k.split()}
+        words = code.label.lower().replace(",", " ").split()
+        assert 2 <= len(words) <= 6, code.label
+        # Every part of the name is a candidate phrase of the code's own passages.
+        own = {g for pid in code.passage_ids for g in terms[index[pid]]}
+        assert all(part.strip() in own for part in code.label.lower().split(",")), code.label
 
 
 def test_label_sample_quotes_verbatim_with_provenance(sample_run: Result) -> None:
     plain = {t.id: t for t in sample_run.transcripts}
     by_id = {p.id: p for p in sample_run.passages}
     for code in sample_run.codes:
-        assert len(code.quotes) == min(5, code.size)
+        quotable = [p for p in _quotable_members(sample_run, code)]
+        assert len(code.quotes) == min(5, len(quotable)) and code.quotes, code.id
         assert len({q.passage_id for q in code.quotes}) == len(code.quotes)
         for q in code.quotes:
             source = plain[q.transcript_id]
@@ -215,14 +231,30 @@ def test_label_sample_quotes_verbatim_with_provenance(sample_run: Result) -> Non
             assert q.passage_id in code.passage_ids
             lines = source.plain_text.split("\n")
             assert q.text.split("\n")[0] in lines[q.line - 1]
+            assert q.text.split("\n")[-1] in lines[q.line_end - 1]
             assert q.speaker == by_id[q.passage_id].speaker
+            # One speaker's words: no other speaker's label starts a line of the quote.
+            others = {p.speaker for p in sample_run.passages} - {q.speaker}
+            assert not any(line.startswith(f"{o}:") for o in others for line in q.text.split("\n"))
             assert q.metadata == source.metadata and "wave" in q.metadata
 
 
+def _quotable_members(result: Result, code: Code) -> list[Passage]:
+    """The code's passages whose own speaker's words pass the quote rule."""
+    by_id = {p.id: p for p in result.passages}
+    turns = {t.id: t.turns for t in result.transcripts}
+    out = []
+    for pid in code.passage_ids:
+        p = by_id[pid]
+        a, b, _ = own_span(p, turns)
+        if procedural.quotable(p.text[a - p.char_start : b - p.char_start]):
+            out.append(p)
+    return out
+
+
 def test_label_sample_quotes_spread_over_speakers_and_files(sample_run: Result) -> None:
-    by_id = {p.id: p for p in sample_run.passages}
     for code in sample_run.codes:
-        members = [by_id[pid] for pid in code.passage_ids]
+        members = _quotable_members(sample_run, code)
         files = {p.transcript_id for p in members}
         speakers = {(p.transcript_id, p.speaker) for p in members}
         quoted_files = {q.transcript_id for q in code.quotes}
@@ -331,7 +363,8 @@ def test_label_quotes_come_from_the_passages_closest_to_the_centre() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre)
-    passages = [P(i, f"passage {i}", speaker=f"S{i}", transcript=f"t{i % 50}") for i in range(n)]
+    text = "waiting list families programme budget manager grew in week {}"
+    passages = [P(i, text.format(i), speaker=f"S{i}", transcript=f"t{i % 50}") for i in range(n)]
     quotes = pick_quotes(range(n), passages, vectors, centre, 5)
     closest = set(np.argsort(-(vectors @ centre), kind="stable")[:QUOTE_POOL].tolist())
     index = {p.id: i for i, p in enumerate(passages)}

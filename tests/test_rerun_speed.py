@@ -146,7 +146,7 @@ def test_phrase_counts_come_back_from_the_cache(
     fresh = passage_terms(passages, cfg, ["Anna"])
     stored = passage_terms(passages, cfg, ["Anna"], cache_dir=tmp_path / "cache")
     assert (tmp_path / "cache" / termcache.FOLDER).is_dir()
-    import cppthemes.label as label_module
+    import cppthemes.label_terms as label_module
 
     monkeypatch.setattr(label_module, "_count_terms", lambda *a: pytest.fail("counted again"))
     again = passage_terms(passages, cfg, ["Anna"], cache_dir=tmp_path / "cache")

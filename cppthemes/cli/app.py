@@ -17,6 +17,32 @@ from rich.console import Console
 from rich.table import Table
 
 from cppthemes import __version__
+from cppthemes.cli.options import (
+    RUN_EXAMPLES,
+    CacheDirOpt,
+    CodebookOpt,
+    CodesOpt,
+    ColumnsOpt,
+    ConfigOpt,
+    DeductiveOpt,
+    EngineOpt,
+    FacilitatorOpt,
+    FormatOpt,
+    FrameworkOpt,
+    GranularityOpt,
+    ManifestOpt,
+    MetaOpt,
+    ModelOpt,
+    NamesOpt,
+    OutOpt,
+    PathsArg,
+    PseudoOpt,
+    QuietOpt,
+    SeedCodesOpt,
+    SegmentOpt,
+    SetOpt,
+    StrictOpt,
+)
 from cppthemes.errors import CppthemesError
 
 if TYPE_CHECKING:
@@ -91,97 +117,6 @@ def main_options(
         os.environ[DEBUG_ENV] = "1"
 
 
-# `run --help` groups its options in these panels (`ingest` shares the input ones).
-INPUT, PASSAGES, CODES, OUTPUT, SPEED, SETTINGS = (
-    "Input", "Passages", "Codes", "Output", "Speed", "Settings",
-)  # fmt: skip
-RUN_EXAMPLES = """[bold]Examples[/bold]
-
-  cppthemes run interviews/ --out study    [dim]# manifest.csv beside them: metadata[/dim]
-
-  cppthemes run interviews/ --codes 20 --granularity fine
-
-  cppthemes run sessions.xlsx --columns speaker=Who,text=Said,file=Interview
-
-  cppthemes run more/ --codebook study/codebook.yaml --out study2    [dim]# your edits[/dim]
-
-  cppthemes run interviews/ --model onnx-int8 --set embed.threads=2    [dim]# faster[/dim]
-
-  cppthemes run waves/ --set 'export.people_by=["cohort", "site"]'    [dim]# cases[/dim]
-
-Every setting, with its default and meaning: configs/default.toml."""
-PathsArg = Annotated[
-    list[Path], typer.Argument(help="Transcript files or folders.", rich_help_panel=INPUT)
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="TOML settings.", rich_help_panel=SETTINGS),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a setting: section.key=value.", rich_help_panel=SETTINGS),
-]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        help="Read every file as: text, docx, vtt, srt, json, csv, tsv or xlsx.",
-        rich_help_panel=INPUT,
-    ),
-]
-ColumnsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--columns",
-        help="Table columns, e.g. speaker=Who,text=Said[,time=Start,file=Interview].",
-        rich_help_panel=INPUT,
-    ),
-]
-ManifestOpt = Annotated[
-    Path | None,
-    typer.Option("--manifest", help="Metadata per file (.csv or .yaml).", rich_help_panel=INPUT),
-]
-MetaOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--meta-from-name",
-        help='Attributes from file names, e.g. "{site}_{wave}".',
-        rich_help_panel=INPUT,
-    ),
-]
-FacilitatorOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--facilitator", help="Speaker who is the facilitator (repeatable).", rich_help_panel=INPUT
-    ),
-]
-PseudoOpt = Annotated[
-    bool,
-    typer.Option(
-        "--pseudonymize",
-        help="Replace people's names with P01, P02, ... in every output; the mapping is kept "
-        "beside the run folder.",
-        rich_help_panel=OUTPUT,
-    ),
-]
-NamesOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--names",
-        help="Names to pseudonymise, one a line (with --pseudonymize).",
-        rich_help_panel=OUTPUT,
-    ),
-]
-StrictOpt = Annotated[
-    bool,
-    typer.Option(
-        "--strict",
-        help="Stop at the first file that cannot be read, and treat warnings as errors.",
-        rich_help_panel=INPUT,
-    ),
-]
-
-
 def _ingest_settings(
     fmt: str | None,
     columns: str | None,
@@ -218,71 +153,20 @@ def run(
     meta_from_name: MetaOpt = None,
     facilitator: FacilitatorOpt = None,
     strict: StrictOpt = False,
-    segment: Annotated[
-        str | None,
-        typer.Option(
-            "--segment",
-            help="Segmentation strategy: turn, window or topic.",
-            rich_help_panel=PASSAGES,
-        ),
-    ] = None,
-    codes: Annotated[
-        int | None,
-        typer.Option("--codes", help="Approximate number of codes wanted.", rich_help_panel=CODES),
-    ] = None,
-    granularity: Annotated[
-        str | None,
-        typer.Option("--granularity", help="coarse, medium or fine codes.", rich_help_panel=CODES),
-    ] = None,
-    codebook: Annotated[
-        Path | None,
-        typer.Option(
-            "--codebook",
-            help="An edited codebook.yaml (or a REFI-QDA .qdc) to apply.",
-            rich_help_panel=CODES,
-        ),
-    ] = None,
-    framework: Annotated[
-        str | None,
-        typer.Option(
-            "--framework",
-            help="Map codes to a framework: cfir, or a YAML file.",
-            rich_help_panel=CODES,
-        ),
-    ] = None,
-    deductive: Annotated[
-        bool,
-        typer.Option(
-            "--deductive",
-            help="Use the framework's constructs as seeded codes.",
-            rich_help_panel=CODES,
-        ),
-    ] = False,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Run folder.", rich_help_panel=OUTPUT)
-    ] = Path("cppthemes-out"),
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress messages.", rich_help_panel=OUTPUT)
-    ] = False,
+    segment: SegmentOpt = None,
+    codes: CodesOpt = None,
+    granularity: GranularityOpt = None,
+    codebook: CodebookOpt = None,
+    framework: FrameworkOpt = None,
+    deductive: DeductiveOpt = False,
+    out: OutOpt = Path("cppthemes-out"),
+    quiet: QuietOpt = False,
+    seed_codes: SeedCodesOpt = None,
     pseudonymize: PseudoOpt = False,
     names: NamesOpt = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            help="Embedding model: a name, a folder, 'multilingual', 'static', 'onnx-int8' or "
-            "'onnx-fp32'.",
-            rich_help_panel=SPEED,
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", help="Where to embed: local or dask.", rich_help_panel=SPEED),
-    ] = None,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Embedding cache folder.", rich_help_panel=SPEED),
-    ] = None,
+    model: ModelOpt = None,
+    engine: EngineOpt = None,
+    cache_dir: CacheDirOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -297,6 +181,7 @@ def run(
         "segment.strategy": segment,
         "codebook.framework": framework or None,
         "codebook.deductive": True if deductive else None,
+        "codebook.seed_codes": str(seed_codes) if seed_codes else None,
         "privacy.pseudonymize": True if pseudonymize else None,
         "privacy.names_file": str(names) if names else None,
     }

@@ -51,8 +51,9 @@ def apply_codebook(
     """Codes and themes that honour ``plan``, and the audit trail with this run's events."""
     cfg = coder.cfg
     outcome = apply_plan(
-        coder.passages, coder.vectors, cfg, plan, previous, coder.embed_texts, extra_seeds
-    )
+        coder.passages, coder.vectors, cfg, plan, previous, coder.embed_texts, extra_seeds,
+        exclude=coder.binned.mask(coder.passages),
+    )  # fmt: skip
     found, found_centroids = coder.codes(outcome.assignment)
     codes, cents = named(found, found_centroids, outcome)
     themes, kept_themes, theme_events = fixed_themes(
@@ -78,6 +79,7 @@ def apply_codebook(
         kept_themes=kept_themes,
         retired=outcome.retired,
         discarded=outcome.discarded,
+        anchor_centres=outcome.centres,
     )
 
 

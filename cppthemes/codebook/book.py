@@ -61,6 +61,9 @@ def quote_dict(q: Quote) -> dict[str, Any]:
         "passage": q.passage_id,
         "similarity": q.similarity,
         "metadata": dict(sorted(q.metadata.items())),
+        # The quote's last line and the other speakers' words it leaves out (issue 17).
+        **({"line_end": q.line_end} if q.line_end > q.line else {}),
+        **({"omitted": list(q.omitted)} if q.omitted else {}),
     }
 
 
@@ -96,6 +99,8 @@ def codebook_dict(
                 ),
                 "prevalence": prevalence_dict(c.prevalence),
                 "quotes": [quote_dict(q) for q in c.quotes],
+                # The code's most central sentence, verbatim, with its place (issue 17).
+                **({"central_sentence": quote_dict(c.central)} if c.central else {}),
             }
             for c in codes
         ],

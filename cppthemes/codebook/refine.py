@@ -63,12 +63,17 @@ class Outcome:
 
 
 def cluster_around_anchors(
-    book: Book, cfg: Config, candidates: Sequence[Candidate]
+    book: Book,
+    cfg: Config,
+    candidates: Sequence[Candidate],
+    exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Assignment]:
     """Cluster index per passage: anchors are clusters 0..n-1, induction numbers the rest.
 
     An anchor keeps the passages it had (the analyst stood behind them); only the other
     passages are clustered, with the anchors as seeds, so new data can still join them.
+    ``exclude`` (the procedural bin) leaves those of the other passages uncoded, as in a
+    plain run.
     """
     pinned = np.full(len(book.passages), -1, dtype=int)
     for k, a in enumerate(book.anchors):
@@ -82,7 +87,8 @@ def cluster_around_anchors(
         # As many inductive codes as the previous run had candidates: the same granularity,
         # so each can be found again (the anchors' passages no longer count towards it).
         ccfg = ccfg.model_copy(update={"n_codes": len(candidates)})
-    sub = cluster(book.vectors[free], ccfg, seeds=seeds)
+    skip = None if exclude is None or len(exclude) != len(pinned) else exclude[free]
+    sub = cluster(book.vectors[free], ccfg, seeds=seeds, exclude=skip)
     labels = pinned.copy()
     labels[free] = np.asarray(sub.labels, dtype=int)
     n_clusters = max(sub.n_clusters, len(book.anchors))
@@ -130,6 +136,7 @@ def apply_plan(
     previous: Previous | None,
     encode: Encode,
     extra_seeds: Sequence[SeedSpec] = (),
+    exclude: np.ndarray | None = None,
 ) -> Outcome:
     """Cluster with the codebook's anchors and name every cluster by the plan.
 
@@ -143,7 +150,7 @@ def apply_plan(
     apply_splits(book)
     candidates = apply_keeps(book)
     apply_seeds(book, [*plan.seeds, *extra_seeds])
-    labels, assignment = cluster_around_anchors(book, cfg, candidates)
+    labels, assignment = cluster_around_anchors(book, cfg, candidates, exclude)
     n_anchor, n_clusters = len(book.anchors), assignment.n_clusters
     cents = centroids(vectors, labels, n_clusters)
     inductive = list(range(n_anchor, n_clusters))

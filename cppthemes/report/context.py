@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from cppthemes.palette import code_colour
-from cppthemes.provenance import place
+from cppthemes.provenance import kind_of, place
 from cppthemes.records import Code, Passage, Prevalence, Quote, Result, RunInfo
+from cppthemes.report.findings import binned_line, procedural_rows, seeded_rows
 
 # Settings worth showing beside the results: (config section, key, what it means).
 SETTINGS = (
@@ -38,7 +39,8 @@ def _plural(n: int, word: str) -> str:
 def prevalence_line(p: Prevalence) -> str:
     """'17 passages from 9 participants in 6 of 8 transcripts; wave 1: 14 passages, wave 2: 3'.
 
-    The sentence an analyst writes up. Participants are speaker labels within a transcript.
+    The sentence an analyst writes up. Participants are people (cppthemes/people.py: a name
+    counts once across transcripts; "P3" once per transcript).
     """
     text = (
         f"{_plural(p.passages, 'passage')} from {_plural(p.speakers, 'participant')} "
@@ -64,7 +66,11 @@ def fit_line(code: Code) -> str:
 def quote_where(q: Quote, passage: Passage | None = None) -> str:
     """Provenance of a quote in the original file: 'Hanne, c1-w2.txt line 41 (site x, wave 2)',
     'Dan, call.vtt 00:12:31, line 45', 'P3, sessions.xlsx row 12'."""
-    ref = place(passage) if passage is not None else q.where or f"line {q.line}"
+    # A quote's own place first: "lines 41-43" (its full range in a text file), a time or a
+    # row; else its first line (a quote can start after a back-channel it leaves out).
+    ref = q.where or (
+        place(passage) if passage is not None and kind_of(q.source) != "text" else f"line {q.line}"
+    )
     where = f"{q.speaker}, {q.source} {ref}"
     if q.metadata:
         where += " (" + ", ".join(f"{k} {v}" for k, v in sorted(q.metadata.items())) + ")"
@@ -99,6 +105,10 @@ class ReportContext:
     audit_columns: list[str] = field(default_factory=list)
     audit: list[list[str]] = field(default_factory=list)
     tree: list[str] = field(default_factory=list)
+    # The procedural bin (cppthemes/procedural.py): one row per passage set aside.
+    procedural: list[dict[str, str]] = field(default_factory=list)
+    # Seeded codes (--seed-codes, --deductive): passages taken and how confidently.
+    seeded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def heatmap(result: Result) -> Heatmap:
@@ -163,9 +173,16 @@ def _code(
                 "text": " ".join(q.text.split()),
                 "where": quote_where(q, passages.get(q.passage_id)),
                 "similarity": q.similarity,
+                "omitted": [" ".join(o.split()) for o in q.omitted],
             }
             for q in code.quotes
         ],
+        "central": {
+            "text": " ".join(code.central.text.split()),
+            "where": quote_where(code.central, passages.get(code.central.passage_id)),
+        }
+        if code.central is not None
+        else None,
         "constructs": [{"construct": k, "similarity": v} for k, v in code.constructs],
     }
 
@@ -227,6 +244,8 @@ def build_context(result: Result) -> ReportContext:
         audit_columns=audit_columns,
         audit=audit,
         tree=_tree_lines(info.theme_tree),
+        procedural=procedural_rows(result),
+        seeded=seeded_rows(result),
     )
 
 
@@ -252,7 +271,7 @@ def _overview(
             + (f", {stats.topic_segments} topic segments)" if stats.strategy == "topic" else ")"),
         ),
         ("Candidate codes", f"{len(result.codes)} in {len(result.themes)} candidate themes"),
-        ("Coverage", _coverage(result, coded)),
+        ("Coverage", _coverage(result, coded) + binned_line(result)),
         ("Embedding model", str(info.model.id)),
     ]
     if stabilities:

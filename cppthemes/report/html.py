@@ -60,7 +60,10 @@ def _tree_figure(result: Result) -> str | None:
         return None
     labels = {c.id: f"{c.id} {c.label}" for c in result.codes}
     cut = None
-    if not run_setting(result, "themes", "n_themes", 0):
+    # A distance cut is a line on the tree; the adaptive rule picks a number of themes instead
+    # (run folders from before it record no method: they were cut at the distance).
+    method = run_setting(result, "themes", "method", "distance")
+    if method == "distance" and not run_setting(result, "themes", "n_themes", 0):
         cut = float(run_setting(result, "themes", "distance_threshold", 0.0) or 0.0)
     return _data_uri(dendrogram_svg(nodes, labels, theme_colours(result), cut))
 

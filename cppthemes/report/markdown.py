@@ -31,6 +31,9 @@ def _code(code: dict[str, Any]) -> list[str]:
     lines = [f"### {code['id']} {code['label']}{' (weak)' if code['weak'] else ''}", ""]
     if code["description"]:
         lines += [code["description"], ""]
+    if code.get("central"):
+        central = code["central"]
+        lines += [f"In their words: \u201c{central['text']}\u201d ({central['where']})", ""]
     lines += [
         f"- Theme: {code['theme'] or '(none)'}",
         f"- Keyphrases: {', '.join(code['keyphrases']) or '(none)'}",
@@ -50,8 +53,46 @@ def _code(code: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     for q in code["quotes"]:
-        lines += [f"> {q['text']}", ">", f"> — {q['where']}", ""]
+        lines += [f"> {q['text']}", ">", f"> — {q['where']}"]
+        if q.get("omitted"):
+            lines += [">", "> (left out, another speaker: " + " / ".join(q["omitted"]) + ")"]
+        lines.append("")
     return lines
+
+
+def _seeded(rows: list[dict[str, Any]]) -> list[str]:
+    """Which passages each seeded code took, and how confidently (similarity to its phrases)."""
+    if not rows:
+        return []
+    lines = [
+        "## Seeded codes",
+        "",
+        "Each seeded code took the passages at least `cluster.seed_threshold` similar to its "
+        "phrases; the similarity is the confidence. Check the least confident first.",
+        "",
+    ]
+    table = [[r["id"], r["label"], r["passages"], r["similarity"], r["check_first"]] for r in rows]
+    return lines + _table(
+        ["code", "label", "passages", "similarity to its phrases", "least confident"], table
+    )
+
+
+def _procedural(rows: list[dict[str, str]]) -> list[str]:
+    """The procedural bin: every passage set aside, so nothing is lost in silence."""
+    if not rows:
+        return []
+    lines = [
+        "## Procedural bin",
+        "",
+        f"{len(rows)} passages were set aside as procedural or content-free (greetings, "
+        "goodbyes, thanks, technical trouble, logistics, redaction masks, no content words): "
+        "not coded, never quoted, counted as non-substantive (docs/clustering.md gives the "
+        "rule; `--set cluster.procedural=false` codes them).",
+        "",
+    ]
+    return lines + _table(
+        ["kind", "where", "text"], [[r["kind"], r["where"], r["text"]] for r in rows]
+    )
 
 
 def render_context(ctx: ReportContext) -> str:
@@ -90,13 +131,16 @@ def render_context(ctx: ReportContext) -> str:
         lines += [
             "## How codes join (theme tree)",
             "",
-            "Each line joins two codes or groups at a cosine distance; themes cut this tree.",
+            "Each line joins two codes or groups at a linkage distance (Ward on the code centres, "
+            'unless themes.method is "distance": cosine); themes cut this tree.',
             "",
         ]
         lines += [f"- {node}" for node in ctx.tree] + [""]
     lines += ["## Codes", ""]
     for code in ctx.codes:
         lines += _code(code)
+    lines += _seeded(ctx.seeded)
+    lines += _procedural(ctx.procedural)
     lines += ["## Audit trail", ""]
     if ctx.audit:
         lines += _table(ctx.audit_columns, ctx.audit)

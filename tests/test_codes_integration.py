@@ -1,0 +1,44 @@
+"""Issue 17's goals on data/sample with the real packaged model (marked: slower, CI runs it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from cppthemes import procedural
+from cppthemes.cli.app import app
+from cppthemes.evaluate import read_gold, score
+from cppthemes.runfolder import read_passages
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.integration
+
+
+def test_integration_quotes_bin_names_and_themes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    book = YAML(typ="safe").load((out / "codebook.yaml").read_text(encoding="utf-8"))
+    quotes = [q for c in book["codes"] for q in c["quotes"]]
+    assert quotes
+    for q in quotes:  # the quote rule, on the real model's codes
+        assert procedural.content_words(q["text"]) >= procedural.QUOTE_MIN_WORDS, q["text"]
+        assert procedural.kind_of(q["text"]) is None, q["text"]
+    named = [c for c in book["codes"] if "," not in c["label"]]
+    assert len(named) >= len(book["codes"]) // 3  # measured 13 of 21: phrases, not pairs
+    assert sum(1 for c in book["codes"] if c.get("central_sentence")) >= len(book["codes"]) // 2
+    assert 3 <= len(book["themes"]) <= 12
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["procedural"]["passages"] >= 1 and run["people"]["people"] == 20
+    # Theme agreement with the planted topics at least half the code agreement.
+    passages = read_passages(out)
+    theme_of = {cid: t["id"] for t in book["themes"] for cid in t["codes"]}
+    gold = read_gold(SAMPLE / "gold.jsonl")
+    codes = score(passages, gold)
+    themed = [{**p, "code": theme_of.get(p["code"]) if p["code"] else None} for p in passages]
+    assert score(themed, gold).ami >= codes.ami / 2
+    assert codes.ami >= 0.35  # measured 0.392
