@@ -250,7 +250,7 @@ def bertopic_line(result: Result, vectors: np.ndarray, embedder: Any, spec: dict
 
 
 def texts_of(paths: Sequence[Path], cfg: Any, embedder: Any) -> list[str]:
-    corpus = load_corpus(paths, cfg.ingest, known_facilitators=cfg.segment.facilitators)
+    corpus = load_corpus(paths, cfg.ingest, known_facilitators=cfg.ingest.facilitator_labels)
     sentences = spacy_sentences(cfg.label.language)
     passages, _ = segment(
         corpus.transcripts, cfg.segment, count_tokens=embedder.count_tokens, sentencizer=sentences

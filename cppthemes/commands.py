@@ -129,9 +129,7 @@ def ingest_corpus(
     from cppthemes.files import atomic_write_text
     from cppthemes.ingest import load_corpus, turns_jsonl
 
-    corpus = load_corpus(
-        paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
-    )
+    corpus = load_corpus(paths, cfg.ingest, on_skip=on_skip)
     _, warned = corpus_warnings(corpus.transcripts, cfg.segment, earlier=corpus.warnings)
     if cfg.ingest.strict:
         fail_on_warnings(warned)

@@ -28,6 +28,17 @@ FORMATS: tuple[str, ...] = get_args(Format)
 COLUMN_KEYS = ("speaker", "text", "time", "end", "file")
 
 
+# Speaker labels that are the facilitator's role, not a name (ingest.facilitator_labels).
+FACILITATOR_LABELS = (
+    "facilitator", "moderator", "interviewer", "interviewer 1", "i", "q", "f", "int", "mod",
+    "therapist", "counsellor", "counselor", "intervjuer",
+)  # fmt: skip
+
+# Settings that moved: old key -> new key. Run folders and config files written before the
+# move still load (run.json's recorded config is replayed by `refine`).
+MOVED = {"segment.facilitators": "ingest.facilitator_labels"}
+
+
 class IngestConfig(_Section):
     """How transcripts are found and read."""
 
@@ -40,7 +51,11 @@ class IngestConfig(_Section):
     format: Format = "auto"
     columns: dict[str, str] = {}
     meta_from_name: str = ""
+    # Names of the people who facilitate (``--facilitator NAME``): the facilitator wherever
+    # they speak. The one ``facilitators`` setting (issue 16; it was also a [segment] key).
     facilitators: list[str] = []
+    # Speaker labels that name the role (Interviewer, Moderator, INT...), any case.
+    facilitator_labels: list[str] = Field(default_factory=lambda: list(FACILITATOR_LABELS))
     detect_facilitator: bool = True
     strict: bool = False
 
@@ -75,10 +90,6 @@ class IngestConfig(_Section):
 class SegmentConfig(_Section):
     """How turns become passages."""
 
-    facilitators: list[str] = [
-        "facilitator", "moderator", "interviewer", "interviewer 1", "i", "q", "f", "int", "mod",
-        "therapist", "counsellor", "counselor", "intervjuer",
-    ]  # fmt: skip
     min_words: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=256, ge=16)
     embed_context: bool = True
@@ -305,14 +316,28 @@ def load_config(
 def validate_settings(data: dict[str, Any], given: Mapping[str, Any], origin: str) -> Config:
     """Settings from ``data`` (sections of a TOML file or run.json) with ``given`` dotted
     overrides, validated field by field and then across fields; errors name ``origin``."""
+    moved_keys(data)
     for key, value in given.items():
-        set_dotted(data, key, value)
+        set_dotted(data, MOVED.get(key, key), value)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origin)) from None
     check_across(cfg, origin)
     return cfg
+
+
+def moved_keys(data: dict[str, Any]) -> None:
+    """Settings under their old names (``MOVED``) put where they live now, in place."""
+    for old, new in MOVED.items():
+        section, key = old.split(".")
+        block = data.get(section)
+        if isinstance(block, dict) and key in block:
+            value = block.pop(key)
+            new_section, new_key = new.split(".")
+            target = data.setdefault(new_section, {})
+            if isinstance(target, dict):
+                target.setdefault(new_key, value)
 
 
 def check_across(cfg: Config, origin: str) -> None:

@@ -142,9 +142,7 @@ def read_corpus(
     """The corpus, its transcripts (pseudonymised with ``privacy.pseudonymize``), the name ->
     pseudonym mapping, and the settings with given facilitator names replaced to match."""
     notify("ingest", 0, len(paths))
-    corpus = load_corpus(
-        paths, cfg.ingest, known_facilitators=cfg.segment.facilitators, on_skip=on_skip
-    )
+    corpus = load_corpus(paths, cfg.ingest, on_skip=on_skip)
     if not cfg.privacy.pseudonymize:
         return corpus, corpus.transcripts, {}, cfg
     privacy = cfg.privacy
@@ -153,7 +151,7 @@ def read_corpus(
         corpus.transcripts,
         listed=listed,
         names=cfg.ingest.facilitators,
-        not_names=cfg.segment.facilitators,
+        not_names=cfg.ingest.facilitator_labels,
         use_entities=privacy.entities,
         existing=pseudonyms,
         contacts=privacy.contacts,

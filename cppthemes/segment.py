@@ -35,7 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cppthemes.config import SegmentConfig
+from cppthemes.config import FACILITATOR_LABELS, SegmentConfig
 from cppthemes.errors import ConfigError
 from cppthemes.ingest.nonspeech import strip_nonspeech
 from cppthemes.records import Passage, Role, SegmentStats, Transcript, Turn, passage_id
@@ -88,9 +88,10 @@ BACKCHANNEL = frozenset(
 )
 
 
-def role_of(speaker: str, cfg: SegmentConfig) -> Role:
-    """Facilitator if the speaker label is one of ``segment.facilitators`` (any case)."""
-    names = {n.lower() for n in cfg.facilitators}
+def role_of(speaker: str, cfg: SegmentConfig | None = None) -> Role:
+    """Facilitator if the speaker label is a facilitator label (``FACILITATOR_LABELS``, any
+    case): for turns of records built without ingest, which decides every speaker's role."""
+    names = {n.lower() for n in FACILITATOR_LABELS}
     return "facilitator" if speaker.strip().lower() in names else "participant"
 
 

@@ -97,3 +97,42 @@ def test_config_overrides_and_settings_are_dicts_of_dotted_keys() -> None:
     assert cfg.cluster.n_codes == 7 and cfg.ingest.columns == {"speaker": "Who", "text": "Said"}
     with pytest.raises(ConfigError, match="unknown section 'nope'"):
         load_config(None, settings={"nope.x": 1})
+
+
+def test_config_one_facilitators_setting_and_the_old_label_key_still_loads(
+    tmp_path: Path,
+) -> None:
+    # Names of people in ingest.facilitators; role labels in ingest.facilitator_labels; the
+    # old [segment] facilitators (config files, run.json replayed by refine) moves there.
+    assert "facilitators" not in Config().segment.model_dump()
+    assert "interviewer" in Config().ingest.facilitator_labels
+    old = tmp_path / "old.toml"
+    old.write_text('[segment]\nfacilitators = ["Leder", "Intervjuer"]\nmin_words = 5\n')
+    cfg = load_config(old)
+    assert cfg.ingest.facilitator_labels == ["Leder", "Intervjuer"]
+    assert cfg.segment.min_words == 5
+    cfg = load_config(None, ['segment.facilitators=["Coach"]'])
+    assert cfg.ingest.facilitator_labels == ["Coach"]
+    cfg = load_config(None, ['ingest.facilitator_labels=["Coach"]', 'ingest.facilitators=["Ann"]'])
+    assert cfg.ingest.facilitator_labels == ["Coach"] and cfg.ingest.facilitators == ["Ann"]
+
+
+def test_config_facilitator_labels_decide_roles_end_to_end(tmp_path: Path) -> None:
+    from cppthemes.ingest import load_corpus
+
+    (tmp_path / "a.txt").write_text(
+        "Coach: How did the first week go for you and your family?\n"
+        "Maria: It went well, we walked to the park every morning before school.\n"
+        "Coach: What made the mornings easier, do you think?\n"
+        "Maria: Having breakfast ready the night before, and no phones at the table.\n",
+        encoding="utf-8",
+    )
+    default = load_config(None, ["ingest.detect_facilitator=false"])
+    (t,) = load_corpus([tmp_path], default.ingest).transcripts
+    assert t.roles["Coach"] == "participant"
+    labelled = load_config(
+        None, ["ingest.detect_facilitator=false", 'ingest.facilitator_labels=["coach"]']
+    )
+    (t,) = load_corpus([tmp_path], labelled.ingest).transcripts
+    assert t.roles == {"Coach": "facilitator", "Maria": "participant"}
+    assert "ingest.facilitator_labels" in t.roles_evidence

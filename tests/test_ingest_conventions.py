@@ -267,7 +267,7 @@ def test_ingest_conventions_interviewer_with_a_first_name_in_every_file() -> Non
     corpus = [
         _interview(f"i{n}", "Dan", person, curious=n in (2, 5)) for n, person in enumerate(people)
     ]
-    roles = assign_roles(corpus, known=SegmentConfig().facilitators)
+    roles = assign_roles(corpus, known=IngestConfig().facilitator_labels)
     assert [t.roles["Dan"] for t in roles] == ["facilitator"] * 7
     assert all(t.roles[p] == "participant" for t, p in zip(roles, people, strict=True))
 
@@ -280,7 +280,7 @@ def test_ingest_conventions_counsellor_found_in_every_session() -> None:
         _interview("s4", "T", "C"),  # C for client: T is the other one
         _interview("s5", "X", "Y"),  # letters only: detection from the questions
     ]
-    roles = assign_roles(sessions, known=SegmentConfig().facilitators)
+    roles = assign_roles(sessions, known=IngestConfig().facilitator_labels)
     facilitators = [[s for s, r in t.roles.items() if r == "facilitator"] for t in roles]
     assert facilitators == [["counsellor"], ["Counsellor"], ["Jenny"], ["T"], ["X"]]
     assert [t.roles_from for t in roles] == ["name"] * 4 + ["questions"]
@@ -293,7 +293,7 @@ def test_ingest_conventions_conversation_between_equals_has_no_facilitator() -> 
         ("A", "Oh it is, we started cycling there instead, which the kids love."),
         ("B", "Cycling is a good idea, I should try that with my two sometime soon."),
     ] * 3
-    (t,) = assign_roles([_transcript("c", turns)], known=SegmentConfig().facilitators)
+    (t,) = assign_roles([_transcript("c", turns)], known=IngestConfig().facilitator_labels)
     assert set(t.roles.values()) == {"participant"} and t.roles_from == "none"
 
 
@@ -374,7 +374,7 @@ def test_ingest_conventions_focus_group_moderator_by_first_name() -> None:
         for n, person in enumerate(people):
             turns.append((person, ANSWERS[(q + n) % 5]))
         turns.append(("Kari", "Mm, yes, right."))
-    (t,) = assign_roles([_transcript("fg", turns)], known=SegmentConfig().facilitators)
+    (t,) = assign_roles([_transcript("fg", turns)], known=IngestConfig().facilitator_labels)
     assert [s for s, r in t.roles.items() if r == "facilitator"] == ["Hege"]
     assert t.roles_from == "questions" and not t.roles_uncertain
 
@@ -417,12 +417,12 @@ def test_ingest_conventions_counsellor_who_reflects_more_than_asks() -> None:
     turns = [x for pair in zip(counsellor, client, strict=True) for x in pair]
     (t,) = assign_roles(
         [_transcript("mi", [("T" if i % 2 == 0 else "C", x) for i, x in enumerate(turns)])],
-        known=SegmentConfig().facilitators,
+        known=IngestConfig().facilitator_labels,
     )
     assert t.roles == {"T": "facilitator", "C": "participant"}
     (u,) = assign_roles(
         [_transcript("mi2", [("Sam" if i % 2 == 0 else "Alex", x) for i, x in enumerate(turns)])],
-        known=SegmentConfig().facilitators,
+        known=IngestConfig().facilitator_labels,
     )
     assert u.roles["Sam"] == "facilitator" and u.roles_from == "questions"
 

@@ -199,7 +199,7 @@ GROUP = [
     ("Jo", "Anything else?"),
     ("Bea", "No, that was the main thing."),
 ]
-KNOWN = SegmentConfig().facilitators
+KNOWN = IngestConfig().facilitator_labels
 
 
 def test_ingest_roles_known_names_any_case_and_number() -> None:

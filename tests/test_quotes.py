@@ -38,7 +38,7 @@ def _corpus(tmp_path: Path, text: str = MIXED, name: str = "visit.txt") -> Path:
 
 def _passages(path: Path) -> tuple[list[Passage], dict[str, object]]:
     cfg = Config()
-    corpus = load_corpus([path], cfg.ingest, known_facilitators=cfg.segment.facilitators)
+    corpus = load_corpus([path], cfg.ingest, known_facilitators=cfg.ingest.facilitator_labels)
     passages, _ = segment(corpus.transcripts, cfg.segment, sentencizer=sentences)
     return passages, {t.id: t for t in corpus.transcripts}
 

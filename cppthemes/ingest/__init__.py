@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cppthemes.config import IngestConfig, SegmentConfig
+from cppthemes.config import IngestConfig
 from cppthemes.errors import CppthemesError, InputError, display_name
 from cppthemes.ingest.decode import mixed_encoding_note, read_bytes
 from cppthemes.ingest.docx import read_docx
@@ -336,7 +336,7 @@ def load_corpus(
             on_skip(item)
     with_roles = assign_roles(
         transcripts,
-        known=SegmentConfig().facilitators if known_facilitators is None else known_facilitators,
+        known=cfg.facilitator_labels if known_facilitators is None else known_facilitators,
         given=cfg.facilitators,
         per_transcript=facilitators,
         detect=cfg.detect_facilitator,

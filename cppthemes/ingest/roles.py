@@ -5,7 +5,7 @@ In order, for each transcript (the first rule that names someone decides):
 1. ``manifest``: the file's facilitator names from the manifest (a ``facilitator`` column);
 2. ``given``: names given for the corpus (``--facilitator NAME``, ``ingest.facilitators``)
    that speak in this transcript;
-3. ``name``: speakers whose label is a known facilitator name (``segment.facilitators``:
+3. ``name``: speakers whose label is a known facilitator name (``ingest.facilitator_labels``:
    Facilitator, Moderator, Interviewer, INT, Therapist...), ignoring case, a trailing number
    ("Interviewer 2") and a name in brackets ("Interviewer (Dan)"); or, when every other
    speaker is labelled as a participant ("Client", "Respondent", "P3", "R"), the one speaker
@@ -213,7 +213,7 @@ def _by_name(
 ) -> tuple[set[str], str]:
     named = {s for s in speakers if _key(s) in known or _base(s) in known}
     if named:
-        return named, "label in segment.facilitators: " + ", ".join(sorted(named))
+        return named, "label in ingest.facilitator_labels: " + ", ".join(sorted(named))
     others = [s for s in speakers if not _is_participant_label(s)]
     if len(others) == 1 and len(speakers) > 1 and profile[others[0]].asking >= 1:
         listed = ", ".join(s for s in speakers if s != others[0])
