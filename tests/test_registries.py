@@ -91,6 +91,27 @@ def test_readers_are_the_source_of_the_format_settings() -> None:
     assert f"suffixes = {DEFAULT_SUFFIXES}".replace("'", '"') in default
 
 
+def test_help_texts_name_every_registry_entry() -> None:
+    """The CLI's help texts are static strings (the CLI starts without importing the
+    readers or exporters); they must still name exactly what the registries hold."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from cppthemes.cli.app import app
+    from cppthemes.export.registry import EXPORTS
+
+    def named(command: str, option: str) -> set[str]:
+        text = " ".join(
+            CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output.split()
+        )
+        listed = re.sub(r"<[^>]*>", "", text.split(option, 1)[1]).split(".", 1)[0]
+        return set(re.findall(r"[a-z0-9]+", listed.split(":", 1)[-1])) - {"or"}
+
+    assert named("run", "--format") == set(READERS)
+    assert named("export", "--to") == set(EXPORTS)
+
+
 # -- EMBEDDERS --------------------------------------------------------------------------------
 
 
