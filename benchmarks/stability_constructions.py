@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import eval_codes  # noqa: E402
 
+import cppthemes.coding as coding  # noqa: E402
 import cppthemes.pipeline as pipeline  # noqa: E402
 from cppthemes.cluster import fastward  # noqa: E402
 from cppthemes.config import load_config  # noqa: E402
@@ -43,18 +44,18 @@ Parts = list[tuple[np.ndarray, np.ndarray]]
 def vectors_of(spec: dict[str, Any]) -> tuple[np.ndarray, Any]:
     """The default run's passages and the vectors it clustered."""
     seen: dict[str, np.ndarray] = {}
-    real = pipeline.cluster
+    real = coding.cluster  # the plain run's cluster call (cppthemes/coding.py)
 
     def capture(vectors: np.ndarray, cfg: Any, seeds: Any = None, exclude: Any = None) -> Any:
         seen["v"] = np.asarray(vectors, dtype=np.float64)
         return real(vectors, cfg, seeds, exclude)
 
-    pipeline.cluster = capture
+    coding.cluster = capture
     try:
         cfg = load_config(spec.get("config"), ["cluster.stability_resamples=0"])
         result = pipeline.run([Path(spec["data"])], cfg, cache=EmbeddingCache(default_cache_dir()))
     finally:
-        pipeline.cluster = real
+        coding.cluster = real
     return seen["v"], result.passages
 
 

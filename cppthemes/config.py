@@ -138,6 +138,11 @@ class ClusterConfig(_Section):
     max_fit: int = Field(default=10000, ge=100)
     stability_resamples: int = Field(default=10, ge=0)
     unstable_below: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Fold codes that do not come back on resamples into their nearest code (by how often the
+    # resamples put their passages together), least stable first, until every code passes
+    # unstable_below or fold_floor x the requested codes are left (cppthemes/cluster/stable.py).
+    fold_unstable: bool = False
+    fold_floor: float = Field(default=0.67, ge=0.0, le=1.0)
     seed_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     seed: int = 0
     # Set greetings, goodbyes, thanks, technical talk, masks and content-free passages aside

@@ -17,6 +17,7 @@ import numpy as np
 
 from cppthemes import people, procedural, seed_codes
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
+from cppthemes.cluster.stable import folds_info
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
 from cppthemes.codebook.framework import Framework, closest, construct_vectors
@@ -315,6 +316,9 @@ def findings(coder: Coder, coded: Coded, codes: Sequence[Code]) -> Findings:
         people=people.summary(coder.passages),
         seeded_codes=seed_codes.confidences(
             codes, coder.passages, coder.vectors, coded.anchor_centres
+        ),
+        folded=folds_info(
+            coded.assignment.folded, [p.id for p in coder.passages], [c.id for c in codes]
         ),
     )
 

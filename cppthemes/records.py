@@ -257,6 +257,17 @@ class Theme:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """A group of passages folded into a code because, as a code of its own, it did not come
+    back when the corpus was re-clustered on resamples (cppthemes/cluster/stable.py)."""
+
+    into: int  # the code (cluster index) the group is now part of
+    members: tuple[int, ...]  # the group's passages: positions among the clustered passages
+    stability: float  # the group's stability as a code of its own, when it was folded
+    together: float  # how often the resamples put its passages with the code it joined
+
+
+@dataclass(frozen=True)
 class Assignment:
     """What clustering learned: a cluster index per passage (-1 = uncoded) and centroids."""
 
@@ -265,6 +276,7 @@ class Assignment:
     method: str
     params: dict[str, float | int | str] = field(default_factory=dict)
     stability: tuple[float, ...] = ()  # per cluster: mean best-match Jaccard over resamples
+    folded: tuple[Folded, ...] = ()  # groups folded into a code (cluster.fold_unstable), in order
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Built in one place from the stages' typed results, so the pipeline's chain stays
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,8 @@ class Findings:
     procedural: dict[str, Any]
     people: dict[str, Any]
     seeded_codes: dict[str, Any]
+    # Groups of passages folded into a code by the stability check (cluster.fold_unstable).
+    folded: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def run_info(
         ),
         notes=tuple(notes),
         clustering={"method": assignment.method, **assignment.params},
-        stability=_stability(assignment.params, codes, cfg),
+        stability=_stability(assignment.params, codes, cfg, found.folded),
         theme_tree=tree_records(
             theme_linkage(coded.centroids, cfg.themes.method), [c.id for c in codes]
         ),
@@ -118,7 +120,9 @@ def run_info(
     )
 
 
-def _stability(params: dict[str, Any], codes: Sequence[Code], cfg: Config) -> dict[str, Any]:
+def _stability(
+    params: dict[str, Any], codes: Sequence[Code], cfg: Config, folded: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "ari_across_seeds": params.get("ari_across_seeds"),
         "ari_across_resamples": params.get("ari_across_resamples"),
@@ -129,6 +133,8 @@ def _stability(params: dict[str, Any], codes: Sequence[Code], cfg: Config) -> di
             for c in codes
             if c.stability is not None and c.stability < cfg.cluster.unstable_below
         ],
+        "fold_unstable": cfg.cluster.fold_unstable,
+        "folded": folded,
     }
 
 

@@ -19,13 +19,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cppthemes.cluster import fastward
+from cppthemes.cluster import fastward, stable
 from cppthemes.config import ClusterConfig
 from cppthemes.errors import ConfigError
-from cppthemes.records import Assignment
+from cppthemes.records import Assignment, Folded
 
 GRANULARITY = {"coarse": 60.0, "medium": 30.0, "fine": 15.0}
-STABILITY_MAX = 1500
 
 FitPredict = Callable[[np.ndarray, int, ClusterConfig, int], np.ndarray]
 
@@ -253,42 +252,36 @@ def why_nothing_coded(n_passages: int, cfg: ClusterConfig) -> str:
     )
 
 
-def _jaccard_stability(
-    x: np.ndarray, labels: np.ndarray, n_clusters: int, k: int, cfg: ClusterConfig
-) -> tuple[list[float], float]:
-    """Mean best-match Jaccard of each cluster over seeded subsamples.
+def _stability(
+    x: np.ndarray, labels: np.ndarray, k: int, cfg: ClusterConfig
+) -> tuple[np.ndarray, list[stable.Fold], list[float], float]:
+    """Fold unstable codes (``cluster.fold_unstable``), then score each code on resamples.
 
     A code that is really in the data is found again, with mostly the same passages, when the
     corpus is re-clustered without a random fifth of it; a code that is an artefact of one
-    partition falls apart (Hennig 2007, clusterwise Jaccard bootstrap).
+    partition falls apart (Hennig 2007, clusterwise Jaccard bootstrap). With folding on, the
+    resamples' partitions are folded by the same rule before the codes are judged against
+    them, so the score is that of the construction rerun, not of Ward's raw partition.
+    Returns the (possibly folded) labels in their old numbering, the folds, the stability of
+    every old code number (NaN for one folded away) and the mean ARI across resamples.
     """
+    n_clusters = int(labels.max(initial=-1)) + 1
     if cfg.stability_resamples == 0 or n_clusters == 0:
-        return [float("nan")] * n_clusters, float("nan")
-    rng = np.random.default_rng(cfg.seed)
-    n = len(x)
-    # 80% subsamples, at most STABILITY_MAX passages: enough to see whether a code recurs,
-    # and it keeps the cost of ten refits bounded on large corpora.
-    size = max(2, min(round(n * 0.8), STABILITY_MAX))
-    totals = np.zeros(n_clusters)
-    aris = []
-    for r in range(cfg.stability_resamples):
-        idx = np.sort(rng.choice(n, size=min(size, n), replace=False))
-        resampled = _fit_labels(x[idx], min(k, len(idx)), cfg, cfg.seed + r + 1)
-        original = labels[idx]
-        aris.append(adjusted_rand_score(original, resampled))
-        for c in range(n_clusters):
-            members = set(np.flatnonzero(original == c).tolist())
-            if not members:
-                continue
-            best = 0.0
-            for other in np.unique(resampled[list(members)]):
-                if other < 0:
-                    continue
-                found = set(np.flatnonzero(resampled == other).tolist())
-                best = max(best, len(members & found) / len(members | found))
-            totals[c] += best
-    scores = [round(float(t / cfg.stability_resamples), 4) for t in totals]
-    return scores, float(np.mean(aris))
+        return labels, [], [float("nan")] * n_clusters, float("nan")
+    rows = stable.resample_fits(
+        x, k, lambda xs, kk, seed: _fit_labels(xs, kk, cfg, seed), cfg.stability_resamples, cfg.seed
+    )
+    folds: list[stable.Fold] = []
+    if cfg.fold_unstable and len(rows) >= 2:
+        # Half the resamples decide the folds, the other half (folded alike) judge the result.
+        floor = max(cfg.min_codes, round(k * cfg.fold_floor))
+        labels, folds, _, rows = stable.fold_held_out(labels, rows, cfg.unstable_below, floor)
+    scores = stable.stability(labels, rows)
+    live = set(np.unique(labels[labels >= 0]).tolist())
+    out = [round(float(s), 4) if c in live else float("nan") for c, s in enumerate(scores)]
+    seen = rows > stable.ABSENT
+    aris = [adjusted_rand_score(labels[s], row[s]) for row, s in zip(rows, seen, strict=True)]
+    return labels, folds, out, float(np.mean(aris))
 
 
 def cluster(
@@ -329,13 +322,30 @@ def cluster(
     if exclude is not None and len(exclude) == n:
         labels[np.asarray(exclude, dtype=bool)] = -1
     labels, n_clusters = _finish(x, labels, cfg, n_seeds)
-    # Stability of the inductive codes, measured where they were found.
+    # Stability of the inductive codes, measured where they were found (and folded there).
     stability = [float("nan")] * n_clusters
     ari = resample_ari = float("nan")
+    folded: list[Folded] = []
     if k and n_clusters > n_seeds:
         sub = labels[free]
         inductive = np.where(sub >= n_seeds, sub - n_seeds, -1)
-        scores, resample_ari = _jaccard_stability(reduced, inductive, n_clusters - n_seeds, k, cfg)
+        inductive, folds, scores, resample_ari = _stability(reduced, inductive, k, cfg)
+        if folds:
+            labels[free] = np.where(inductive >= 0, inductive + n_seeds, -1)
+            old = labels.copy()
+            labels, n_clusters = _renumber(labels, n_seeds)
+            new_of = {int(o): int(c) for o, c in zip(old, labels, strict=True) if c >= n_seeds}
+            scores = [scores[o - n_seeds] for o, _ in sorted(new_of.items(), key=lambda i: i[1])]
+            folded = [
+                Folded(
+                    into=int(labels[free[f.members[0]]]),
+                    members=tuple(int(free[m]) for m in f.members),
+                    stability=f.stability,
+                    together=f.similarity,
+                )
+                for f in folds
+            ]
+            stability = [float("nan")] * n_clusters
         stability[n_seeds:] = scores
         if cfg.stability_resamples and cfg.method != "ward":
             runs = [_fit_labels(reduced, k, cfg, cfg.seed + 101 + s) for s in range(3)]
@@ -351,10 +361,13 @@ def cluster(
             "seed": cfg.seed,
             "min_size": cfg.min_size,
             "seeded_codes": n_seeds,
+            "fold_unstable": cfg.fold_unstable,
+            "folded_groups": len(folded),
             "ari_across_seeds": round(ari, 4) if ari == ari else "n/a",
             "ari_across_resamples": round(resample_ari, 4)
             if resample_ari == resample_ari
             else "n/a",
         },
         stability=tuple(stability),
+        folded=tuple(folded),
     )

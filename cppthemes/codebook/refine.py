@@ -92,7 +92,12 @@ def cluster_around_anchors(
     labels = pinned.copy()
     labels[free] = np.asarray(sub.labels, dtype=int)
     n_clusters = max(sub.n_clusters, len(book.anchors))
-    return labels, replace(sub, labels=tuple(int(v) for v in labels), n_clusters=n_clusters)
+    folded = tuple(  # the folded groups' passages, as positions among all passages
+        replace(f, members=tuple(int(free[m]) for m in f.members)) for f in sub.folded
+    )
+    return labels, replace(
+        sub, labels=tuple(int(v) for v in labels), n_clusters=n_clusters, folded=folded
+    )
 
 
 def match_ids(
@@ -201,6 +206,9 @@ def _outcome(
         method=assignment.method,
         params=assignment.params,
         stability=stability,
+        folded=tuple(
+            replace(f, into=int(remap[f.into])) for f in assignment.folded if remap[f.into] >= 0
+        ),
     )
     return Outcome(
         labels=final,

@@ -217,8 +217,10 @@ def build_context(result: Result) -> ReportContext:
     theme_of = result.theme_of()
     by_passage = {p.id: p for p in result.passages}
     codes = [_code(c, i, theme_of.get(c.id), hm, by_passage) for i, c in enumerate(result.codes)]
+    folded = folded_by_code(info.stability or {})
     for code in codes:
         code["unstable"] = code["id"] in unstable
+        code["folded"] = folded_line(folded[code["id"]]) if code["id"] in folded else ""
     by_id = {c["id"]: c for c in codes}
     themes = [
         {
@@ -291,6 +293,27 @@ def _overview(
     return overview
 
 
+def folded_by_code(stab: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per code id: the groups of passages folded into it (run.json ``stability.folded``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fold in stab.get("folded") or []:
+        if isinstance(fold, dict) and fold.get("into"):
+            out.setdefault(str(fold["into"]), []).append(fold)
+    return out
+
+
+def folded_line(folds: list[dict[str, Any]]) -> str:
+    """One line on what a code was folded from, for both reports."""
+    parts = "; ".join(
+        f"{f.get('passages')} passages (stability {f.get('stability', 0):.2f} on their own)"
+        for f in folds
+    )
+    return (
+        f"{len(folds)} group{'s' if len(folds) != 1 else ''} that did not come back as codes "
+        f"of their own folded in: {parts}"
+    )
+
+
 def _stability_line(stab: dict[str, Any], stabilities: list[float], unstable: set[str]) -> str:
     text = (
         f"mean {sum(stabilities) / len(stabilities):.2f} over {len(stabilities)} codes "
@@ -302,6 +325,12 @@ def _stability_line(stab: dict[str, Any], stabilities: list[float], unstable: se
             f"; agreement of whole partitions (ARI) across resamples "
             f"{stab['ari_across_resamples']}, across seeds "
             f"{stab.get('ari_across_seeds')}"
+        )
+    folds = folded_by_code(stab)
+    if folds:
+        text += (
+            f"; {sum(len(f) for f in folds.values())} groups that did not come back on "
+            f"resamples were folded into their nearest code ({', '.join(sorted(folds))})"
         )
     return text + (
         f"; unstable (below {stab.get('unstable_below', 0.5)}): {', '.join(sorted(unstable))}"

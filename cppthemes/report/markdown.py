@@ -46,6 +46,8 @@ def _code(code: dict[str, Any]) -> list[str]:
             "- Stability (best-match Jaccard when re-clustered on resamples): "
             f"{code['stability']:.2f}{flag}"
         )
+    if code.get("folded"):
+        lines.append(f"- Folded: {code['folded']}")
     if code.get("constructs"):
         lines.append(
             "- Closest framework constructs: "
