@@ -17,6 +17,7 @@ import numpy as np
 
 from cppthemes import people, procedural, seed_codes
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
+from cppthemes.cluster import linkcache
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
 from cppthemes.codebook.framework import Framework, closest, construct_vectors
@@ -82,10 +83,11 @@ def run(
     lap("embed")
     coder = make_coder(passages, vectors, transcripts, run_cfg, texts, cache, notify, lap)
     seeds = framework_seeds(framework, run_cfg.codebook.deductive, plan)
-    if plan is not None or seeds:
-        coded = apply_codebook(coder, plan or Plan(source=""), previous, seeds)
-    else:
-        coded = code_inductively(coder)
+    with linkcache.caching(cache.path.parent if cache is not None else None):
+        if plan is not None or seeds:
+            coded = apply_codebook(coder, plan or Plan(source=""), previous, seeds)
+        else:
+            coded = code_inductively(coder)
     codes, passage_constructs = map_constructs(framework, coded, passages, vectors, texts, run_cfg)
     lap("label")
     coords = passage_coords(passages, vectors, run_cfg.cluster.seed)

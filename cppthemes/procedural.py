@@ -132,14 +132,40 @@ def _is_content(word: str, blocked: frozenset[str]) -> bool:
     return base not in blocked and base not in CONTRACTED
 
 
+# Per blocked-word set, each text's content-word count and kind: the bin, the quote rule and
+# the courtesy trim judge the same passages and sentences again and again within a run.
+_COUNTS: dict[frozenset[str], dict[str, int]] = {}
+_KINDS: dict[frozenset[str], dict[str, str | None]] = {}
+_MEMO_MAX = 200_000  # texts remembered per set; then the memo starts afresh
+
+
+def _memo(store: dict[frozenset[str], dict[str, Any]], blocked: frozenset[str]) -> dict[str, Any]:
+    memo = store.setdefault(blocked, {})
+    if len(memo) > _MEMO_MAX:
+        memo.clear()
+    return memo
+
+
 def content_words(text: str, blocked: frozenset[str] | None = None) -> int:
     """How many content words ``text`` has (the quote rule counts these)."""
-    return len(_content(text, blocked if blocked is not None else blocked_words()))
+    blocked = blocked if blocked is not None else blocked_words()
+    memo = _memo(_COUNTS, blocked)
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = len(_content(text, blocked))
+    return found
 
 
 def kind_of(text: str, blocked: frozenset[str] | None = None) -> str | None:
     """The procedural kind of a passage, or None when it is substantive (see the module)."""
     blocked = blocked if blocked is not None else blocked_words()
+    memo = _memo(_KINDS, blocked)
+    if text not in memo:
+        memo[text] = _kind(text, blocked)
+    return memo[text]
+
+
+def _kind(text: str, blocked: frozenset[str]) -> str | None:
     content = _content(text, blocked)
     masks = len(MASK.findall(text))
     if masks and masks >= len(content):
