@@ -62,7 +62,9 @@ def _convert(stream: Any, pyyaml: Any) -> list[Any]:
         if isinstance(e, pyyaml.ScalarEvent):
             if e.tag is not None:
                 raise _Fallback
-            out.append(ev.ScalarEvent(e.anchor, None, e.implicit, e.value, start, end, e.style))
+            # libyaml calls the plain style "", ruamel.yaml None.
+            style = e.style or None
+            out.append(ev.ScalarEvent(e.anchor, None, e.implicit, e.value, start, end, style))
         elif isinstance(e, pyyaml.SequenceStartEvent | pyyaml.MappingStartEvent):
             if e.tag is not None:
                 raise _Fallback
@@ -91,6 +93,12 @@ def _convert(stream: Any, pyyaml: Any) -> list[Any]:
             out.append(ev.StreamEndEvent(start, end))
         else:
             raise _Fallback
+    # An empty value ("theme:" with nothing after it): ruamel.yaml marks it where the next
+    # token starts, libyaml where the colon ends. ruamel.yaml's mark keeps its line numbers.
+    for i, e in enumerate(out[:-1]):
+        empty = isinstance(e, ev.ScalarEvent) and e.value == "" and e.style is None
+        if empty and e.start_mark.index == e.end_mark.index:
+            e.start_mark = e.end_mark = out[i + 1].start_mark
     return out
 
 

@@ -258,7 +258,11 @@ def embed_passages(
         if own_encoder is not None:
             own_encoder.close()
     notify("embed", pieces - cached, pieces - cached)  # what reached the model
-    return vectors, Embedded(len(passages), pieces, cached, bool(getattr(model, "loaded", True)))
+    threads = getattr(model, "threads", None)
+    return vectors, Embedded(
+        len(passages), pieces, cached, bool(getattr(model, "loaded", True)),
+        threads if isinstance(threads, int) else None,
+    )  # fmt: skip
 
 
 def make_coder(
