@@ -446,3 +446,57 @@ def test_refine_after_an_edit_matches_a_refine_without_caches(corpus: Path, tmp_
         results.append((_outputs(cold), (cold / "audit.jsonl").read_bytes()))
     assert results[0] == results[1]
     assert b"Renamed" in results[0][0]["codebook.yaml"]
+
+
+# -- procedural verdicts across runs (cppthemes/verdictcache.py) ---------------------------
+
+
+def _fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procedural, "_KINDS", {})
+    monkeypatch.setattr(procedural, "_COUNTS", {})
+    monkeypatch.setattr(procedural, "_STORED", {})
+
+
+def test_verdictcache_hit_judges_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cppthemes import verdictcache
+
+    _fresh_memo(monkeypatch)
+    texts = ["Hi all, can you hear me? Okay.", "We planned the new staff rota for the ward today"]
+    blocked = procedural.blocked_words()
+    before = [(procedural.kind_of(t, blocked), procedural.content_words(t, blocked)) for t in texts]
+    name = verdictcache.key(texts)
+    verdictcache.store(tmp_path, name)
+    _fresh_memo(monkeypatch)
+    assert verdictcache.load(tmp_path, name)
+
+    def fail(*args: object) -> None:
+        raise AssertionError("judged again")
+
+    monkeypatch.setattr(procedural, "_kind", fail)
+    monkeypatch.setattr(procedural, "_content", fail)
+    after = [(procedural.kind_of(t, blocked), procedural.content_words(t, blocked)) for t in texts]
+    assert after == before
+    with pytest.raises(AssertionError, match="judged again"):
+        procedural.kind_of("a text the earlier run never saw", blocked)
+
+
+def test_verdictcache_miss_and_invalidation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cppthemes import verdictcache
+
+    assert not verdictcache.load(tmp_path, verdictcache.key(["never stored"]))
+    assert verdictcache.key(["a", "b"]) != verdictcache.key(["a", "b "])
+    key = verdictcache.key(["a"])
+    monkeypatch.setattr(verdictcache, "_rule_source", lambda: b"an edited rule")
+    assert verdictcache.key(["a"]) != key  # a change to the rule's code is a new key
+    (tmp_path / verdictcache.FOLDER).mkdir()
+    (tmp_path / verdictcache.FOLDER / f"{key}.json").write_text("{damaged")
+    assert not verdictcache.load(tmp_path, key)
+    # Another blocked-word set's table is not this one's.
+    _fresh_memo(monkeypatch)
+    procedural.kind_of("hello there", frozenset({"there"}))
+    assert procedural._set_name(frozenset({"there"})) in procedural.verdicts()
+    assert procedural._set_name(frozenset({"x"})) not in procedural.verdicts()
