@@ -246,7 +246,10 @@ def bench_reruns(corpus: Path, repeats: int, other: str, log: Any) -> dict[str, 
                         cmd += ["--cache-dir", str(cache), *OTHER_SETTINGS]
                     # Not from this checkout's root: `-m cppthemes` would import its package
                     # whichever interpreter runs it.
-                    line = {**_public(timed(cmd, cwd=root)), **run_info(folder)}
+                    # The other interpreter imports its own package, not a PYTHONPATH
+                    # that points this checkout's runs at a snapshot of it.
+                    env = None if who == "this" else _without_pythonpath()
+                    line = {**_public(timed(cmd, env=env, cwd=root)), **run_info(folder)}
                     lines[f"{what} {who}"].append(line)
                     keep = root / f"keep-{what}-{who}-{r}"
                     shutil.copytree(folder, keep)
@@ -263,6 +266,10 @@ def bench_reruns(corpus: Path, repeats: int, other: str, log: Any) -> dict[str, 
         "differences": differences,
         "other_python": other,
     }
+
+
+def _without_pythonpath() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def reruns_markdown(info: dict[str, Any], row: dict[str, Any]) -> str:
