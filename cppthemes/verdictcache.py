@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
-from cppthemes import procedural
+from cppthemes import cachefiles, procedural
 
 FORMAT = "verdicts-v1"
 FOLDER = "verdicts"
@@ -73,15 +73,7 @@ def store(folder: Path, name: str) -> None:
         words: {"kinds": kinds, "counts": counts}
         for words, (kinds, counts) in procedural.verdicts().items()
     }
-    target = folder / FOLDER
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / f"{name}.{os.getpid()}.tmp.json"
-        tmp.write_text(json.dumps({"tables": tables}, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target / f"{name}.json")
-        kept = sorted(target.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEEP:]:
-            if ".tmp." not in old.name:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return  # read-only or full: the verdicts are made again next time
+    text = json.dumps({"tables": tables}, ensure_ascii=False)
+    cachefiles.store(
+        folder / FOLDER, name, ".json", lambda tmp: tmp.write_text(text, encoding="utf-8"), KEEP
+    )

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cppthemes import cachefiles
+
 FORMAT = "ward-linkage-v1"
 FOLDER = "linkage"
 KEEP = 64  # trees kept per cache folder (the most recent ones): a run writes eleven
@@ -73,19 +75,12 @@ def load(folder: Path, name: str, n: int) -> np.ndarray | None:
 
 def store(folder: Path, name: str, merges: np.ndarray) -> None:
     """Write the tree atomically (temporary file, rename); keep the ``KEEP`` newest."""
-    target = folder / FOLDER
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / f"{name}.{os.getpid()}.tmp.npy"
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as out:
             np.save(out, np.asarray(merges, dtype=np.float64), allow_pickle=False)
-        os.replace(tmp, target / f"{name}.npy")
-        kept = sorted(target.glob("*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEEP:]:
-            if ".tmp." not in old.name:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return  # read-only or full: the tree is built again next time
+
+    cachefiles.store(folder / FOLDER, name, ".npy", write, KEEP)
 
 
 def cached(x: np.ndarray, build: Callable[[], np.ndarray]) -> np.ndarray:
