@@ -399,6 +399,12 @@ def smoke_checks(row: dict[str, Any]) -> list[str]:
     return failures
 
 
+def _write_json(path: Path | None, data: dict[str, Any]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="*", default=["swda-small"])
@@ -431,9 +437,7 @@ def main() -> int:
         row = bench_reruns(corpus, max(1, args.repeats), args.reruns_against, log)
         table = reruns_markdown(info, row)
         print(table)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"machine": info, "row": row}, indent=2))
+        _write_json(args.json, {"machine": info, "row": row})
         if args.write_docs:
             replace_between(DOCS, RERUNS_START, RERUNS_END, table)
         return 0
@@ -454,9 +458,7 @@ def main() -> int:
             rows[name] = bench(corpus, max(1, args.repeats), log, partial)
     table = markdown(info, rows)
     print(table)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    _write_json(args.json, {"machine": info, "rows": rows})
     if args.write_docs:
         write_docs(table)
     if args.smoke:
