@@ -21,6 +21,15 @@ timings (which should add up to the wall time). Pair ratios: cold / bare encode 
 
     python benchmarks/bench_cli.py --repeats 3 --write-docs --json artifacts/bench_cli.json
     python benchmarks/bench_cli.py --smoke     # CI: two sample files, checks, no docs
+
+``--reruns-against PYTHON`` times the two reruns side by side instead: one cold run of this
+checkout, then each rerun by this checkout and by the cppthemes that ``PYTHON`` imports (say,
+main's virtual environment), alternating which goes first, each on its own copy of the cold
+run's folder and cache, in the same folder path (so their outputs can be compared byte for
+byte: benchmarks/compare_runs.py's rule, run.json without its timings):
+
+    python benchmarks/bench_cli.py --reruns-against ../main/.venv/bin/python --repeats 2 \
+        --write-docs --json artifacts/bench_reruns.json
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from benchmarks.docs_table import replace_between  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- cli:start -->", "<!-- cli:end -->"
+RERUNS_START, RERUNS_END = "<!-- cli-reruns:start -->", "<!-- cli-reruns:end -->"
 SETS = {
     "swda-small": ROOT.parent / "shared" / "eval" / "swda-small" / "transcripts",
     "sample": ROOT / "data" / "sample",
@@ -76,12 +86,14 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def timed(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, Any]:
     """Run ``cmd`` to the end; wall, CPU and peak RSS of that process alone (``wait4``)."""
     before = load()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errs:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=errs, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=errs, env=env, cwd=cwd)
         # Reaped with wait4, not Popen.wait: its rusage is this process's alone.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -197,6 +209,115 @@ def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> 
     return {"texts": len(texts), "lines": lines, "cold_over_bare_encode": pairs}
 
 
+def bench_reruns(corpus: Path, repeats: int, other: str, log: Any) -> dict[str, Any]:
+    """Both reruns by this checkout ("this") and by ``other``'s cppthemes ("other"), side by
+    side on copies of one cold run (see the module), and which outputs differ between them."""
+    from benchmarks.compare_runs import compare
+
+    pythons = {"this": sys.executable, "other": other}
+    lines: dict[str, list[dict[str, Any]]] = {
+        f"{what} {who}": [] for what in ("edit", "other") for who in pythons
+    }
+    differences: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cold, cold_cache = root / "cold", root / "cold-cache"
+        log("cold run (this checkout) for the reruns to start from")
+        first = timed(
+            cppthemes("run", str(corpus), "--out", str(cold), "--cache-dir", str(cold_cache))
+        )
+        cold_line = {**_public(first), **run_info(cold)}
+        for r in range(repeats):
+            order = list(pythons) if r % 2 == 0 else list(pythons)[::-1]
+            kept: dict[str, dict[str, Path]] = {}
+            for what in ("edit", "other"):
+                for who in order:
+                    cache, folder = root / "cache", root / f"rerun-{what}"
+                    for path in (cache, folder):
+                        shutil.rmtree(path, ignore_errors=True)
+                    shutil.copytree(cold_cache, cache)
+                    base = [pythons[who], "-m", "cppthemes"]
+                    if what == "edit":
+                        shutil.copytree(cold, folder)
+                        edit_codebook(folder, r)
+                        cmd = [*base, "refine", str(folder), "--cache-dir", str(cache)]
+                    else:
+                        cmd = [*base, "run", str(corpus), "--out", str(folder)]
+                        cmd += ["--cache-dir", str(cache), *OTHER_SETTINGS]
+                    # Not from this checkout's root: `-m cppthemes` would import its package
+                    # whichever interpreter runs it.
+                    # The other interpreter imports its own package, not a PYTHONPATH
+                    # that points this checkout's runs at a snapshot of it.
+                    env = None if who == "this" else _without_pythonpath()
+                    line = {**_public(timed(cmd, env=env, cwd=root)), **run_info(folder)}
+                    lines[f"{what} {who}"].append(line)
+                    keep = root / f"keep-{what}-{who}-{r}"
+                    shutil.copytree(folder, keep)
+                    kept.setdefault(what, {})[who] = keep
+                    log(f"round {r + 1}: {what} by {who} {line['wall_s']} s, load {load()}")
+            for what, pair in kept.items():
+                found = compare(pair["other"], pair["this"])
+                # The backup of the edited codebook is named by the time it was made.
+                found = [d for d in found if ".bak-" not in d]
+                differences.append([f"{what}: {d.replace(str(root), '')}" for d in found])
+    return {
+        "cold": cold_line,
+        "lines": lines,
+        "differences": differences,
+        "other_python": other,
+    }
+
+
+def _without_pythonpath() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def reruns_markdown(info: dict[str, Any], row: dict[str, Any]) -> str:
+    out = [
+        f"Measured {info['date']} on {info['nproc']} CPUs, Python {info['python']}; 1-minute "
+        f"load average at the start {info['load_start']} (machine shared with other jobs). "
+        "Command: `" + info["command"] + '`. "this" is this checkout, "main" the '
+        "cppthemes of `--reruns-against`; each rerun on its own copy of one cold run's folder "
+        "and cache.",
+        "",
+        "| rerun | by | wall s (median; each run) | CPU s (median) | peak RSS MiB | model "
+        "| run.json timings of the median run (s) | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    titles = {"edit": "refine after a codebook edit", "other": "run with other settings"}
+    for key, group in row["lines"].items():
+        what, who = key.split()
+        m = median_line(group)
+        each = ", ".join(f"{x['wall_s']:g}" for x in group)
+        cpu = statistics.median(x["cpu_s"] for x in group)
+        loaded = "loaded" if (m.get("embeddings") or {}).get("model_loaded") else "not loaded"
+        timings = " / ".join(f"{k} {v:g}" for k, v in (m.get("timings_s") or {}).items())
+        out.append(
+            f"| {titles[what]} | {'this' if who == 'this' else 'main'} | {m['wall_s']:g} "
+            f"({each}) | {cpu:g} | {m['peak_rss_mib']:,} | {loaded} | {timings} | "
+            f"{m['load'][0]} -> {m['load'][1]} |"
+        )
+    out += ["", "| rerun | this / main, wall (each round) | this / main, CPU (each round) |"]
+    out.append("|---|---|---|")
+    for what in ("edit", "other"):
+        mine, theirs = row["lines"][f"{what} this"], row["lines"][f"{what} other"]
+        walls = [a["wall_s"] / b["wall_s"] for a, b in zip(mine, theirs, strict=True)]
+        cpus = [a["cpu_s"] / b["cpu_s"] for a, b in zip(mine, theirs, strict=True)]
+        out.append(
+            f"| {titles[what]} | {statistics.median(walls):.2f}x "
+            f"({', '.join(f'{w:.2f}x' for w in walls)}) | {statistics.median(cpus):.2f}x "
+            f"({', '.join(f'{c:.2f}x' for c in cpus)}) |"
+        )
+    found = sorted({d for group in row["differences"] for d in group})
+    out += [
+        "",
+        "Outputs, this against main (benchmarks/compare_runs.py, run.json without timings): "
+        + ("; ".join(found) if found else "identical")
+        + ".",
+    ]
+    return "\n".join(out)
+
+
 def _public(line: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in line.items() if k not in ("stdout", "stderr")}
 
@@ -278,6 +399,12 @@ def smoke_checks(row: dict[str, Any]) -> list[str]:
     return failures
 
 
+def _write_json(path: Path | None, data: dict[str, Any]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="*", default=["swda-small"])
@@ -285,6 +412,11 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="CI: two sample files, checks")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--reruns-against",
+        metavar="PYTHON",
+        help="time the reruns side by side with the cppthemes this interpreter imports",
+    )
     args = parser.parse_args()
 
     def log(msg: str) -> None:
@@ -300,6 +432,15 @@ def main() -> int:
         "command": "python " + " ".join(["benchmarks/bench_cli.py", *sys.argv[1:]]),
     }
     rows: dict[str, dict[str, Any]] = {}
+    if args.reruns_against:
+        corpus = SETS[args.sets[0]]
+        row = bench_reruns(corpus, max(1, args.repeats), args.reruns_against, log)
+        table = reruns_markdown(info, row)
+        print(table)
+        _write_json(args.json, {"machine": info, "row": row})
+        if args.write_docs:
+            replace_between(DOCS, RERUNS_START, RERUNS_END, table)
+        return 0
     if args.smoke:
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "sample"
@@ -317,9 +458,7 @@ def main() -> int:
             rows[name] = bench(corpus, max(1, args.repeats), log, partial)
     table = markdown(info, rows)
     print(table)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    _write_json(args.json, {"machine": info, "rows": rows})
     if args.write_docs:
         write_docs(table)
     if args.smoke:

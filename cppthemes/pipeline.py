@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cppthemes import people, procedural, seed_codes
+from cppthemes import people, procedural, seed_codes, verdictcache
 from cppthemes.accounting import corpus_warnings, fail_on_warnings
+from cppthemes.cluster import linkcache
 from cppthemes.cluster.stable import folds_info
 from cppthemes.codebook.apply import apply_codebook, framework_seeds
 from cppthemes.codebook.decisions import Plan, Previous
@@ -81,12 +82,16 @@ def run(
     lap("segment")
     vectors, embedded = embed_passages(passages, run_cfg, model, cache, sentences, encoder, notify)
     lap("embed")
+    verdicts = remembered_verdicts(passages, cache)
     coder = make_coder(passages, vectors, transcripts, run_cfg, texts, cache, notify, lap)
     seeds = framework_seeds(framework, run_cfg.codebook.deductive, plan)
-    if plan is not None or seeds:
-        coded = apply_codebook(coder, plan or Plan(source=""), previous, seeds)
-    else:
-        coded = code_inductively(coder)
+    with linkcache.caching(cache.path.parent if cache is not None else None):
+        if plan is not None or seeds:
+            coded = apply_codebook(coder, plan or Plan(source=""), previous, seeds)
+        else:
+            coded = code_inductively(coder)
+    if verdicts is not None:  # the procedural verdicts of this run, for the next one
+        verdictcache.store(*verdicts)
     codes, passage_constructs = map_constructs(framework, coded, passages, vectors, texts, run_cfg)
     lap("label")
     coords = passage_coords(passages, vectors, run_cfg.cluster.seed)
@@ -257,7 +262,24 @@ def embed_passages(
         if own_encoder is not None:
             own_encoder.close()
     notify("embed", pieces - cached, pieces - cached)  # what reached the model
-    return vectors, Embedded(len(passages), pieces, cached, bool(getattr(model, "loaded", True)))
+    threads = getattr(model, "threads", None)
+    return vectors, Embedded(
+        len(passages), pieces, cached, bool(getattr(model, "loaded", True)),
+        threads if isinstance(threads, int) else None,
+    )  # fmt: skip
+
+
+def remembered_verdicts(
+    passages: Sequence[Passage], cache: EmbeddingCache | None
+) -> tuple[Path, str] | None:
+    """Load an earlier run's procedural verdicts on these passages (verdictcache); the
+    folder and key to store this run's under, or None without a cache."""
+    if cache is None:
+        return None
+    folder = cache.path.parent
+    name = verdictcache.key(p.text for p in passages)
+    verdictcache.load(folder, name)
+    return folder, name
 
 
 def make_coder(

@@ -24,6 +24,7 @@ topic. Exemplar quotes must have at least ``QUOTE_MIN_WORDS`` content words and 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -132,14 +133,79 @@ def _is_content(word: str, blocked: frozenset[str]) -> bool:
     return base not in blocked and base not in CONTRACTED
 
 
+# Per blocked-word set, each text's content-word count and kind: the bin, the quote rule and
+# the courtesy trim judge the same passages and sentences again and again within a run.
+_COUNTS: dict[frozenset[str], dict[str, int]] = {}
+_KINDS: dict[frozenset[str], dict[str, str | None]] = {}
+_MEMO_MAX = 200_000  # texts remembered per set; then the memo starts afresh
+
+
+def _memo(store: dict[frozenset[str], dict[str, Any]], blocked: frozenset[str]) -> dict[str, Any]:
+    memo = store.setdefault(blocked, {})
+    if len(memo) > _MEMO_MAX:
+        memo.clear()
+    return memo
+
+
+# An earlier run's verdicts (cppthemes/verdictcache.py): per blocked-word set (by its
+# ``_set_name``), kinds and counts by ``_text_key``; consulted before judging a text afresh.
+_STORED: dict[str, tuple[dict[str, str | None], dict[str, int]]] = {}
+_SET_NAMES: dict[frozenset[str], str] = {}
+
+
+def _set_name(blocked: frozenset[str]) -> str:
+    name = _SET_NAMES.get(blocked)
+    if name is None:
+        words = "\n".join(sorted(blocked)).encode("utf-8", "surrogatepass")
+        name = _SET_NAMES[blocked] = hashlib.sha256(words).hexdigest()[:32]
+    return name
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def remember(tables: Mapping[str, tuple[dict[str, str | None], dict[str, int]]]) -> None:
+    """Verdicts of an earlier run, by blocked-word set name and text key (verdictcache)."""
+    _STORED.update(tables)
+
+
+def verdicts() -> dict[str, tuple[dict[str, str | None], dict[str, int]]]:
+    """This process's verdicts, by blocked-word set name and text key (for verdictcache)."""
+    out: dict[str, tuple[dict[str, str | None], dict[str, int]]] = {}
+    for blocked in {*_KINDS, *_COUNTS}:
+        kinds = {_text_key(t): k for t, k in _KINDS.get(blocked, {}).items()}
+        counts = {_text_key(t): n for t, n in _COUNTS.get(blocked, {}).items()}
+        out[_set_name(blocked)] = (kinds, counts)
+    return out
+
+
 def content_words(text: str, blocked: frozenset[str] | None = None) -> int:
     """How many content words ``text`` has (the quote rule counts these)."""
-    return len(_content(text, blocked if blocked is not None else blocked_words()))
+    blocked = blocked if blocked is not None else blocked_words()
+    memo = _memo(_COUNTS, blocked)
+    found = memo.get(text)
+    if found is None:
+        stored = _STORED.get(_set_name(blocked)) if _STORED else None
+        found = stored[1].get(_text_key(text)) if stored else None
+        if found is None:
+            found = len(_content(text, blocked))
+        memo[text] = found
+    return found
 
 
 def kind_of(text: str, blocked: frozenset[str] | None = None) -> str | None:
     """The procedural kind of a passage, or None when it is substantive (see the module)."""
     blocked = blocked if blocked is not None else blocked_words()
+    memo = _memo(_KINDS, blocked)
+    if text not in memo:
+        stored = _STORED.get(_set_name(blocked)) if _STORED else None
+        key = _text_key(text) if stored else ""
+        memo[text] = stored[0][key] if stored and key in stored[0] else _kind(text, blocked)
+    return memo[text]
+
+
+def _kind(text: str, blocked: frozenset[str]) -> str | None:
     content = _content(text, blocked)
     masks = len(MASK.findall(text))
     if masks and masks >= len(content):

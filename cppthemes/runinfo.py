@@ -44,6 +44,9 @@ class Embedded:
     pieces: int
     from_cache: int
     model_loaded: bool
+    # The embedding threads embed.threads resolved to (0 = auto); None for an embedder
+    # without its own threads (an endpoint, the static model).
+    threads: int | None = None
 
 
 def run_info(
@@ -105,6 +108,8 @@ def run_info(
             "from_cache": embedded.from_cache,
             # Whether the model's weights were loaded (a rerun with every vector cached: no).
             "model_loaded": embedded.model_loaded,
+            # The threads the model ran (or would run) on: embed.threads resolved.
+            "threads": embedded.threads,
             # Keyphrase candidates, seed examples and turns that missed the cache (about).
             "other_texts_embedded": other_fresh,
             # Cache entries whose checksum failed: deleted and embedded again.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from cppthemes.errors import InputError
 
@@ -19,8 +20,12 @@ MAX_DEPTH = 100
 MAX_NODES = 2_000_000
 
 
-def check_yaml(text: str, path: Path | str) -> None:
-    """Raise ``InputError`` (naming file and line) when ``text`` is too deep or expands too far."""
+def check_yaml(text: str, path: Path | str, events: list[Any] | None = None) -> None:
+    """Raise ``InputError`` (naming file and line) when ``text`` is too deep or expands too far.
+
+    ``events`` are the text's events already parsed (cppthemes/fastyaml.py), walked instead
+    of parsing the text again.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
     from ruamel.yaml.events import (
@@ -50,7 +55,8 @@ def check_yaml(text: str, path: Path | str) -> None:
             stack[-1][1][0] += nodes
 
     try:
-        for event in YAML().parse(io.StringIO(text)):
+        stream = events if events is not None else YAML().parse(io.StringIO(text))
+        for event in stream:
             if isinstance(event, AliasEvent):
                 count(sizes.get(str(event.anchor), 1), event)
             elif isinstance(event, CollectionStartEvent):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cppthemes import cachefiles
 from cppthemes.config import LabelConfig
 
 if TYPE_CHECKING:
@@ -102,12 +103,10 @@ def load(folder: Path, name: str, rows: int) -> TermMatrix | None:
 
 def store(folder: Path, name: str, matrix: TermMatrix) -> None:
     """Write the matrix atomically (temporary file, rename); keep the ``KEEP`` newest."""
-    target = folder / FOLDER
     counts = matrix.counts
     vocab = json.dumps([str(v) for v in matrix.vocab], ensure_ascii=False).encode("utf-8")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / f"{name}.{os.getpid()}.tmp.npz"
+
+    def write(tmp: Path) -> None:
         np.savez(
             tmp,
             data=counts.data,
@@ -116,10 +115,5 @@ def store(folder: Path, name: str, matrix: TermMatrix) -> None:
             shape=np.asarray(counts.shape, dtype=np.int64),
             vocab=np.frombuffer(vocab, dtype=np.uint8),
         )
-        os.replace(tmp, target / f"{name}.npz")
-        kept = sorted(target.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEEP:]:
-            if ".tmp." not in old.name:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return  # read-only or full: the phrases are counted again next time
+
+    cachefiles.store(folder / FOLDER, name, ".npz", write, KEEP)

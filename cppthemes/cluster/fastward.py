@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 
+from cppthemes.cluster import linkcache
+
 BLOCK = 1024
 
 
@@ -61,4 +63,6 @@ def ward(x: np.ndarray, k: int) -> np.ndarray:
         return np.arange(n, dtype=int)
     if n < 2 or k <= 1:
         return np.zeros(n, dtype=int)
-    return cut(linkage(condensed_distances(x), method="ward"), n, k)
+    # The tree does not depend on k: a rerun with other settings reads it back (linkcache).
+    merges = linkcache.cached(x, lambda: linkage(condensed_distances(x), method="ward"))
+    return cut(merges, n, k)

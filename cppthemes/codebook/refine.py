@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from cppthemes.cluster.codes import centroids, cluster
 from cppthemes.codebook.anchors import (
@@ -115,6 +114,9 @@ def match_ids(
     match: dict[int, str] = {}
     if not inductive or not candidates:
         return match
+    # Imported here: scipy.optimize took about a second of every run's start-up.
+    from scipy.optimize import linear_sum_assignment
+
     members = [frozenset(np.flatnonzero(labels == k).tolist()) for k in inductive]
     overlap = np.array(
         [[len(m & c.rows) / (len(m | c.rows) or 1) for c in candidates] for m in members]

@@ -149,6 +149,7 @@ class SentenceTransformerEmbedder:
         self._device_setting = device
         self._threads = threads
         self._loaded: Any = None
+        self.threads: int | None = None  # what embed.threads resolved to (run.json records it)
         self.batch_size = batch_size
         self._token_counts: dict[str, int] = {}
         self.fingerprint = (
@@ -164,7 +165,8 @@ class SentenceTransformerEmbedder:
         else:
             # BLAS threads as a loaded model would set them: later stages (Ward's distances,
             # PCA) then run the same way whether or not the model was needed.
-            limit_blas(resolve_threads(threads))
+            self.threads = resolve_threads(threads)
+            limit_blas(self.threads)
         self.max_tokens = window
 
     @property
@@ -189,7 +191,7 @@ class SentenceTransformerEmbedder:
 
         self.device = resolve_device(self._device_setting)
         if self.device == "cpu":
-            set_threads(self._threads)
+            self.threads = set_threads(self._threads)
         try:
             self._loaded = SentenceTransformer(str(self._folder or self._name), device=self.device)
         except Exception as exc:  # the library raises many types for a missing model

@@ -68,9 +68,28 @@ class _Guids:
             "\n".join(sorted(f"{t.source}\0{t.sha256}" for t in result.transcripts)).encode()
         ).hexdigest()
         self._ns = uuid.uuid5(_BASE, fingerprint)
+        self._prefix = self._ns.bytes
+        self._memo: dict[str, str] = {}
 
     def __call__(self, kind: str, *parts: str) -> str:
-        return str(uuid.uuid5(self._ns, "\0".join((kind, *parts))))
+        name = "\0".join((kind, *parts))
+        found = self._memo.get(name)
+        if found is None:
+            found = self._memo[name] = fast_uuid5(self._prefix, name)
+        return found
+
+
+def fast_uuid5(namespace: bytes, name: str) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))``, without building UUID objects.
+
+    A project file holds a GUID per passage, coding and case (16,000 on swda-small): the
+    objects were half of rendering it. tests/test_rerun_caches.py compares with uuid5.
+    """
+    n = int.from_bytes(hashlib.sha1(namespace + name.encode("utf-8")).digest()[:16], "big")
+    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
+    n = (n & ~(0xF000 << 64)) | (5 << 76)  # version 5
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _unique_names(items: Iterable[tuple[str, str]], taken: Iterable[str] = ()) -> dict[str, str]:

@@ -6,6 +6,7 @@ The codes and passages sheets hold the same tables as the CSV files.
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 from datetime import datetime
@@ -26,6 +27,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A fixed timestamp in the workbook's properties and its zip members, so the file says nothing
 # about when it was rendered and two exports of one run are byte-identical.
 _EPOCH = datetime(2000, 1, 1)
+Sheets = list[tuple[str, list[str], list[list[Any]]]]  # (name, header, rows) per sheet
 _WIDTHS = {
     "text": 80, "keyphrases": 60, "label": 30, "source": 28, "description": 50, "prevalence": 60,
     "code_labels": 50,
@@ -41,9 +43,78 @@ def _set(cell: Cell, value: Any) -> None:
         cell.value = value
 
 
+def _sheets(result: Result) -> Sheets:
+    return [
+        (name, header, rows)
+        for name, (header, rows) in (
+            ("codes", codes_table(result)),
+            ("themes", themes_table(result)),
+            ("prevalence", prevalence_table(result)),
+            ("passages", passages_table(result)),
+        )
+    ]
+
+
+def _style(sheet: str, title: str) -> str | None:
+    """The style a data cell of column ``title`` gets: wrapped text, a percentage, or none."""
+    if title == "text":
+        return "wrap"
+    if sheet == "prevalence" and title.endswith(" %"):
+        return "percent"
+    return None
+
+
+def _apply(cell: Cell, style: str) -> None:
+    if style == "bold":
+        cell.font = Font(bold=True)
+    elif style == "wrap":
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    elif style == "percent":
+        cell.number_format = "0.0%"
+
+
 def render_xlsx(result: Result) -> bytes:
     """The workbook as bytes: sheets ``codes``, ``themes``, ``prevalence``, ``passages``;
-    header rows frozen, filters on, shares shown as percentages."""
+    header rows frozen, filters on, shares shown as percentages.
+
+    The cells are written by ``_sheet_data`` straight into the workbook openpyxl saves with
+    the header rows alone (openpyxl spent a second on swda-small's 3,221 passages, building
+    an object per cell); the bytes are what ``render_xlsx_openpyxl`` writes, which
+    tests/test_rerun_caches.py checks. A value of a kind the fast writer does not know is
+    left to openpyxl.
+    """
+    return workbook(_sheets(result))
+
+
+def render_xlsx_openpyxl(result: Result) -> bytes:
+    """The workbook with every cell made by openpyxl: the reference of ``render_xlsx``."""
+    return _render(_sheets(result))
+
+
+def workbook(sheets: Sheets) -> bytes:
+    """``sheets`` (name, header, rows) as the workbook, cells written fast (``render_xlsx``)."""
+    try:
+        data = [_sheet_data(name, header, rows) for name, header, rows in sheets]
+    except _Unusual:
+        return _render(sheets)
+    order: list[str] = []
+    for _, _, used in data:
+        order += [s for s in used if s not in order]
+    return _render(sheets, [(xml, dim) for xml, dim, _ in data], order)
+
+
+def workbook_openpyxl(sheets: Sheets) -> bytes:
+    """``sheets`` as the workbook with every cell made by openpyxl (the reference)."""
+    return _render(sheets)
+
+
+def _render(
+    sheets: Sheets,
+    fast: list[tuple[str, str]] | None = None,
+    order: list[str] | None = None,
+) -> bytes:
+    """Save the workbook; with ``fast`` (sheetData XML and dimension per sheet) openpyxl
+    writes the header rows only, the styles registered in ``order`` as the cells would."""
     wb = Workbook()
     wb.properties.creator = "cppthemes"
     wb.properties.created = _EPOCH
@@ -51,35 +122,130 @@ def render_xlsx(result: Result) -> bytes:
     first = wb.active
     assert first is not None
     wb.remove(first)
-    for name, (header, rows) in (
-        ("codes", codes_table(result)),
-        ("themes", themes_table(result)),
-        ("prevalence", prevalence_table(result)),
-        ("passages", passages_table(result)),
-    ):
+    pending = list(order or [])
+    for number, (name, header, rows) in enumerate(sheets):
         ws = wb.create_sheet(name)
         for col, title in enumerate(header, start=1):
             cell = ws.cell(row=1, column=col)
             _set(cell, title)
             cell.font = Font(bold=True)
             ws.column_dimensions[cell.column_letter].width = _WIDTHS.get(title, 12)
+        if fast is not None:
+            # Styles get their ids in the order cells first use them: register the ones this
+            # sheet's cells use first, on a cell whose row the fast XML replaces.
+            used = {_style(name, t) for t in header} if rows else set()
+            for k, style in enumerate([s for s in pending if s in used or s == "bold"], 1):
+                if style != "bold":  # each on its own cell: one cell with two is a third style
+                    _apply(ws.cell(row=2, column=k), style)
+                pending.remove(style)
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = fast[number][1]  # the extent of the cells written fast
+            continue
         for r, row in enumerate(rows, start=2):
             for col, value in enumerate(row, start=1):
                 cell = ws.cell(row=r, column=col)
                 _set(cell, value)
-                if header[col - 1] == "text":
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-                elif name == "prevalence" and header[col - 1].endswith(" %"):
-                    cell.number_format = "0.0%"
+                wanted = _style(name, header[col - 1])
+                if wanted is not None:
+                    _apply(cell, wanted)
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
     buffer = io.BytesIO()
     wb.save(buffer)
     wb.properties.modified = _EPOCH
-    return _fixed_dates(buffer.getvalue(), tostring(wb.properties.to_tree()))
+    core = tostring(wb.properties.to_tree())
+    if fast is None:
+        return _fixed_dates(buffer.getvalue(), core)
+    parts = {f"xl/worksheets/sheet{i}.xml": part for i, part in enumerate(fast, start=1)}
+    ids = {style: number for number, style in enumerate(order or [], start=1)}
+    return _fixed_dates(buffer.getvalue(), core, parts, ids)
 
 
-def _fixed_dates(data: bytes, core: bytes) -> bytes:
+class _Unusual(Exception):
+    """A value the fast writer does not write as openpyxl would: openpyxl writes them all."""
+
+
+_SHEET_DATA = re.compile(r"<sheetData>.*</sheetData>|<sheetData\s*/>", re.DOTALL)
+_DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
+
+
+def _text(value: str) -> str:
+    """Text as openpyxl's lxml writer puts it in the sheet XML (ASCII, character references)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("\r", "&#13;")
+    if not value.isascii():
+        value = value.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return value
+
+
+def _column(n: int) -> str:
+    out = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _sheet_data(name: str, header: list[str], rows: list[list[Any]]) -> tuple[str, str, list[str]]:
+    """One sheet's ``<sheetData>`` and dimension as openpyxl writes them, and the styles its
+    cells use in the order they first appear."""
+    if not header or any(len(row) > len(header) for row in rows):
+        raise _Unusual
+    letters = [_column(c) for c in range(1, len(header) + 1)]
+    styles = [_style(name, t) for t in header]
+    used: list[str] = ["bold"]
+    for style in styles:
+        if rows and style is not None and style not in used:
+            used.append(style)
+    out = ["<sheetData>"]
+    for r, row in enumerate([header, *rows], start=1):
+        out.append(f'<row r="{r}">')
+        for col, value in enumerate(row):
+            style = "bold" if r == 1 else styles[col]
+            s = f' s="{{{style}}}"' if style is not None else ""
+            ref = f"{letters[col]}{r}"
+            if isinstance(value, str):
+                value = _ILLEGAL.sub("", value)[:32767]
+                if not value:
+                    out.append(f'<c r="{ref}"{s} t="inlineStr"></c>')
+                    continue
+                space = ' xml:space="preserve"' if value != value.strip() else ""
+                out.append(
+                    f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+                )
+            elif value is None:
+                if style is not None:
+                    out.append(f'<c r="{ref}"{s} t="n"></c>')
+            elif isinstance(value, bool):
+                out.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
+            elif type(value) in (int, float) and math.isfinite(value):
+                out.append(f'<c r="{ref}"{s} t="n"><v>{"%.16g" % value}</v></c>')  # noqa: UP031 - openpyxl's format
+            else:
+                raise _Unusual
+        out.append("</row>")
+    out.append("</sheetData>")
+    width = max([len(header), *(len(row) for row in rows)])
+    dimension = f"A1:{_column(width)}{len(rows) + 1}"
+    return "".join(out), dimension, used
+
+
+def _splice(part: bytes, sheet_data: str, dimension: str, order: dict[str, int]) -> bytes:
+    """A worksheet part of the header-only workbook with the fast cells and their extent."""
+    text = part.decode("utf-8")
+    data = sheet_data
+    for style, number in order.items():
+        data = data.replace(f'{{{style}}}"', f'{number}"')
+    text = _DIMENSION.sub(f'<dimension ref="{dimension}"/>', text, count=1)
+    text = _SHEET_DATA.sub(lambda _: data, text, count=1)
+    return text.encode("utf-8")
+
+
+def _fixed_dates(
+    data: bytes,
+    core: bytes,
+    fast: dict[str, tuple[str, str]] | None = None,
+    ids: dict[str, int] | None = None,
+) -> bytes:
     """The workbook's zip written again with fixed dates: reproducible byte for byte.
 
     openpyxl's save stamps the document's "modified" property (docProps/core.xml) and every
@@ -92,5 +258,8 @@ def _fixed_dates(data: bytes, core: bytes) -> bytes:
             info = zipfile.ZipInfo(item.filename, date_time=_EPOCH.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            dst.writestr(info, core if item.filename == ARC_CORE else src.read(item))
+            body = core if item.filename == ARC_CORE else src.read(item)
+            if fast and item.filename in fast:
+                body = _splice(body, *fast[item.filename], ids or {})
+            dst.writestr(info, body)
     return out.getvalue()

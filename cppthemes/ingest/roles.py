@@ -110,9 +110,26 @@ def asks(text: str) -> bool:
         return False
     if talk.endswith("?"):
         return not _TAG_QUESTION.search(talk)
-    last = _LAST_SENTENCE.search(talk)
-    sentence = (last.group(0) if last else talk).strip()
+    sentence = last_sentence(talk).strip()
     return bool(_ASKING.match(sentence)) and len(sentence.split()) >= 3
+
+
+def last_sentence(text: str) -> str:
+    """What ``_LAST_SENTENCE.search(text)`` matches, found from the end in linear time.
+
+    The pattern (no end mark, end marks, spaces, the end) matches from just after the last
+    end mark before the text's closing marks and spaces; ``re.search`` finds that by trying
+    every start, which took seconds on transcripts with long unpunctuated turns.
+    tests/test_rerun_caches.py checks it against the pattern.
+    """
+    end = len(text)
+    while end and text[end - 1].isspace():
+        end -= 1
+    stop = end
+    while stop and text[stop - 1] in ".!?":
+        stop -= 1
+    start = max(text.rfind(".", 0, stop), text.rfind("!", 0, stop), text.rfind("?", 0, stop))
+    return text[start + 1 :]
 
 
 def _prompt_words(text: str, backchannel: frozenset[str]) -> int:
