@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cppthemes.cluster.codes import CLUSTERERS, adjusted_rand_score
-from cppthemes.config import ClusterConfig, Config, Format, IngestConfig, load_config
+from cppthemes.config import ClusterConfig, Format, IngestConfig, load_config
 from cppthemes.embed.embedder import Embedder
 from cppthemes.embed.models import EMBEDDERS, check_model
 from cppthemes.errors import InputError, ModelError
@@ -22,7 +22,7 @@ from cppthemes.export.registry import EXPORTS
 from cppthemes.ingest import DEFAULT_SUFFIXES, READERS, SUFFIX_FORMATS, TEXT_FORMATS
 from cppthemes.pipeline import run
 from cppthemes.runfolder import FILES
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, FakeEmbedder, SampleRuns
 from tests.test_ingest_formats import FIXTURES, check_offsets
 
 # -- READERS ----------------------------------------------------------------------------------
@@ -167,9 +167,8 @@ def test_clusterer_contract(method: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_result():  # type: ignore[no-untyped-def]
-    cfg = Config.model_validate({"cluster": {"stability_resamples": 0}})
-    return run([SAMPLE], cfg, embedder=FakeEmbedder())
+def sample_result(sample_runs: SampleRuns):  # type: ignore[no-untyped-def]
+    return sample_runs.result("cluster.stability_resamples=0")  # shared (conftest)
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORTS))
