@@ -395,15 +395,3 @@ def real_sample_run(real_model_cache: Path, _shared_runs: SharedRuns) -> SharedR
         return done.output
 
     return _shared_runs.get("real", make)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (pyproject's addopts), the tests that share a
-    session's work run on one worker each: every real-model test (one user cache with the
-    model's export and vectors, one run of data/sample), and every test reading the fake-model
-    runs of data/sample. Each worker would otherwise make them again."""
-    for item in items:
-        if item.get_closest_marker("integration") is not None:
-            item.add_marker(pytest.mark.xdist_group("real-model"))
-        elif "sample_runs" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("sample-runs"))

@@ -15,7 +15,7 @@ import pytest
 
 from cppthemes.cluster.codes import CLUSTERERS, adjusted_rand_score
 from cppthemes.config import ClusterConfig, Format, IngestConfig, load_config
-from cppthemes.embed.embedder import Embedder
+from cppthemes.embed.embedder import PACKAGED_NAMES, Embedder
 from cppthemes.embed.models import EMBEDDERS, check_model
 from cppthemes.errors import InputError, ModelError
 from cppthemes.export.registry import EXPORTS
@@ -115,7 +115,15 @@ def test_help_texts_name_every_registry_entry() -> None:
 # -- EMBEDDERS --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(EMBEDDERS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        # The packaged model's names make its automatic ONNX export: integration tests, so they
+        # share the session's user cache (conftest.real_model_cache) and export it once.
+        pytest.param(n, marks=pytest.mark.integration) if n in PACKAGED_NAMES else n
+        for n in sorted(EMBEDDERS)
+    ],
+)
 def test_embedder_contract(name: str) -> None:
     """Every registered name is accepted by the fast check and makes an embedder in
     milliseconds (weights load later), or fails with a ModelError that names the setting."""
