@@ -1,4 +1,5 @@
-"""Shared fixtures: a deterministic fake embedder and tiny hand-written transcripts."""
+"""Shared fixtures: a deterministic fake embedder, tiny hand-written transcripts, the offline
+guard, and the runs of data/sample that the session shares (fake model and real model)."""
 
 from __future__ import annotations
 
