@@ -1,17 +1,27 @@
-"""Shared fixtures: a deterministic fake embedder and tiny hand-written transcripts."""
+"""Shared fixtures: a deterministic fake embedder, tiny hand-written transcripts, the offline
+guard, and the runs of data/sample that the session shares (fake model and real model)."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import ipaddress
 import os
 import re
+import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from cppthemes.config import Config
+    from cppthemes.records import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -127,13 +137,13 @@ def _is_loopback(address: object) -> bool:
     return ip.is_loopback or ip.is_unspecified
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    """Every test runs offline: connecting to any non-loopback address fails loudly.
+@contextlib.contextmanager
+def blocked_network() -> Iterator[list[object]]:
+    """Connecting to any non-loopback address fails loudly while this is open.
 
-    Autouse, so the whole suite (CLI runs with the fake embedder and the integration run with
-    the real packaged model) proves that cppthemes never opens a connection. The attempts
-    are recorded as well, in case a library swallows the error and falls back silently.
+    The attempts are recorded as well (yielded), in case a library swallows the error and
+    falls back silently. Used by the autouse ``offline`` fixture for every test, and by the
+    session's shared runs (``sample_runs``, ``real_sample_run``), which start before any test.
     """
     attempts: list[object] = []
     real_connect = socket.socket.connect
@@ -163,11 +173,32 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
             guard((host, 0))
         return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield attempts
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", connect)
+        mp.setattr(socket.socket, "connect_ex", connect_ex)
+        mp.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield attempts
+
+
+@pytest.fixture(autouse=True)
+def offline() -> Iterator[list[object]]:
+    """Every test runs offline: connecting to any non-loopback address fails loudly.
+
+    Autouse, so the whole suite (CLI runs with the fake embedder and the integration run with
+    the real packaged model) proves that cppthemes never opens a connection.
+    """
+    with blocked_network() as attempts:
+        yield attempts
     assert not attempts, f"test tried to reach the network: {attempts}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped fixtures are set up before any test's own ``_isolated_cache``:
+    they get a user cache of this session's too, never the developer's real one."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-xdg-cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -221,3 +252,147 @@ def write_corpus(folder: Path, n_files: int = 3, manifest: bool = True) -> Path:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus")
+
+
+# --- Runs shared by the session ----------------------------------------------------------------
+# A run of data/sample takes seconds (the real model: tens of seconds); dozens of tests only read
+# one. Each is made once, on first use, and handed out read-only: a Result as a deep copy, a run
+# folder as a path that tests read and never write into (``copy_to`` gives a test its own copy).
+# At the end of the session every shared folder is checked byte for byte against what was
+# written, so a test that changed one fails instead of passing its change on to others.
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    """A run folder made once for the session, and what its command printed."""
+
+    out: Path
+    output: str
+
+    def copy_to(self, target: Path) -> Path:
+        """A test's own copy of the folder, to edit, refine or write into."""
+        shutil.copytree(self.out, target)
+        return target
+
+
+class SharedRuns:
+    """Shared run folders, remembered with their digests, checked unchanged at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made: dict[object, SharedRun] = {}
+        self._digests: dict[Path, dict[str, str]] = {}
+
+    def get(self, key: object, make: Callable[[Path], str]) -> SharedRun:
+        """The run for ``key``, made by ``make(out)`` (which returns the printed output) once."""
+        if key not in self._made:
+            out = self.root / f"run-{len(self._made)}"
+            with blocked_network() as attempts:
+                output = make(out)
+            assert not attempts, f"a shared run tried to reach the network: {attempts}"
+            self._made[key] = SharedRun(out, output)
+            self._digests[out] = folder_digest(out)
+        return self._made[key]
+
+    def changed(self) -> list[str]:
+        """Shared folders whose files are not what was written (a test wrote into one)."""
+        return [str(out) for out, digest in self._digests.items() if folder_digest(out) != digest]
+
+
+class SampleRuns:
+    """data/sample through the whole pipeline with the fake embedder, once per settings.
+
+    ``result(*overrides)``: ``pipeline.run`` with ``load_config(None, overrides)`` (a deep copy,
+    so no test sees another's changes); ``folder(*overrides)``: that result written by
+    ``write_run``; ``cli(*args)``: ``cppthemes run data/sample --out RUN -q *args`` through
+    typer's CliRunner with the fake model and a user cache of its own (as cold as a test's).
+    """
+
+    def __init__(self, shared: SharedRuns) -> None:
+        self._shared = shared
+        self._results: dict[tuple[str, ...], tuple[Config, Result]] = {}
+
+    def _run(self, overrides: tuple[str, ...]) -> tuple[Config, Result]:
+        if overrides not in self._results:
+            from cppthemes.config import load_config
+            from cppthemes.pipeline import run
+
+            cfg = load_config(None, list(overrides))
+            with blocked_network() as attempts:
+                result = run([SAMPLE], cfg, embedder=FakeEmbedder())
+            assert not attempts, attempts
+            self._results[overrides] = (cfg, result)
+        return self._results[overrides]
+
+    def result(self, *overrides: str) -> Result:
+        return copy.deepcopy(self._run(overrides)[1])
+
+    def folder(self, *overrides: str) -> SharedRun:
+        def make(out: Path) -> str:
+            from cppthemes.runfolder import write_run
+
+            cfg, result = self._run(overrides)
+            write_run(result, cfg, out, [str(SAMPLE)])
+            return ""
+
+        return self._shared.get(("write_run", overrides), make)
+
+    def cli(self, *args: str) -> SharedRun:
+        def make(out: Path) -> str:
+            from typer.testing import CliRunner
+
+            from cppthemes.cli.app import app
+
+            with pytest.MonkeyPatch.context() as mp:
+                use_fake_model(mp)
+                mp.setenv("XDG_CACHE_HOME", str(out.parent / f"{out.name}-cache"))
+                done = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q", *args])
+            assert done.exit_code == 0, done.output
+            return done.output
+
+        return self._shared.get(("cli", args), make)
+
+
+@pytest.fixture(scope="session")
+def _shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRuns]:
+    shared = SharedRuns(tmp_path_factory.mktemp("shared-runs"))
+    yield shared
+    changed = shared.changed()
+    assert not changed, f"a test wrote into a shared run folder (use copy_to): {changed}"
+
+
+@pytest.fixture(scope="session")
+def sample_runs(_shared_runs: SharedRuns) -> SampleRuns:
+    """data/sample with the fake embedder, each settings run once for the session."""
+    return SampleRuns(_shared_runs)
+
+
+@pytest.fixture(scope="session")
+def real_sample_run(real_model_cache: Path, _shared_runs: SharedRuns) -> SharedRun:
+    """``cppthemes run data/sample --out RUN -q`` with the real packaged model, once.
+
+    The integration tests that only read a default run's outputs share it (the model's
+    automatic ONNX export and its vectors of data/sample land in the shared user cache).
+    """
+
+    def make(out: Path) -> str:
+        from typer.testing import CliRunner
+
+        from cppthemes.cli.app import app
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("XDG_CACHE_HOME", str(real_model_cache))
+            done = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    return _shared_runs.get("real", make)

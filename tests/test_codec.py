@@ -15,17 +15,16 @@ from cppthemes.export.registry import EXPORTS
 from cppthemes.pipeline import run
 from cppthemes.records import Result
 from cppthemes.runfolder import export_run, load_run, write_run
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, FakeEmbedder, SampleRuns
 
 FAST = ["cluster.stability_resamples=2"]
 
 
-def _written(tmp_path: Path, overrides: list[str], name: str = "run") -> tuple[Result, Path]:
-    cfg = load_config(None, [*FAST, *overrides])
-    result = run([SAMPLE], cfg, embedder=FakeEmbedder())
-    out = tmp_path / name
-    write_run(result, cfg, out, [str(SAMPLE)])
-    return result, out
+def _written(sample_runs: SampleRuns, overrides: list[str]) -> tuple[Result, Path]:
+    """data/sample run with the fake embedder and written by ``write_run``: the session's
+    shared run for these settings (conftest), read here and never written into."""
+    settings = (*FAST, *overrides)
+    return sample_runs.result(*settings), sample_runs.folder(*settings).out
 
 
 @pytest.mark.parametrize(
@@ -36,8 +35,8 @@ def _written(tmp_path: Path, overrides: list[str], name: str = "run") -> tuple[R
         ['segment.strategy="topic"', 'segment.backchannels="drop"'],
     ],
 )
-def test_a_written_run_reads_back_unchanged(tmp_path: Path, overrides: list[str]) -> None:
-    result, out = _written(tmp_path, overrides)
+def test_a_written_run_reads_back_unchanged(sample_runs: SampleRuns, overrides: list[str]) -> None:
+    result, out = _written(sample_runs, overrides)
     loaded = load_run(out)
     assert loaded.passages == result.passages  # turn_start/turn_end included
     assert loaded.transcripts == tuple(
@@ -58,8 +57,8 @@ def test_a_written_run_reads_back_unchanged(tmp_path: Path, overrides: list[str]
     assert set(result.info.timings_s) <= set(loaded.info.timings_s)
 
 
-def test_the_audit_trail_reads_back_unchanged(tmp_path: Path) -> None:
-    _, first = _written(tmp_path, [])
+def test_the_audit_trail_reads_back_unchanged(sample_runs: SampleRuns, tmp_path: Path) -> None:
+    first = sample_runs.folder(*FAST).copy_to(tmp_path / "run")  # written into below
     loaded_plan = load_plan(first / "codebook.yaml")
     cfg = load_config(None, FAST)
     result = run(
@@ -75,15 +74,17 @@ def test_the_audit_trail_reads_back_unchanged(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORTS))
-def test_export_from_the_folder_reproduces_the_run_outputs(tmp_path: Path, fmt: str) -> None:
-    _, out = _written(tmp_path, ['codebook.framework="cfir"'])
+def test_export_from_the_folder_reproduces_the_run_outputs(
+    sample_runs: SampleRuns, tmp_path: Path, fmt: str
+) -> None:
+    _, out = _written(sample_runs, ['codebook.framework="cfir"'])
     again = tmp_path / "again"
     for path in export_run(out, fmt, again):
         assert path.read_bytes() == (out / path.name).read_bytes(), path.name
 
 
-def test_passages_jsonl_is_read_by_one_reader(tmp_path: Path) -> None:
-    result, out = _written(tmp_path, [])
+def test_passages_jsonl_is_read_by_one_reader(sample_runs: SampleRuns) -> None:
+    result, out = _written(sample_runs, [])
     records = read_passages(out)
     turns = {t.id: t.turns for t in result.transcripts}
     assert tuple(passage_of(r, turns) for r in records) == result.passages

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
 from cppthemes import procedural
-from cppthemes.cli.app import app
 from cppthemes.evaluate import read_gold, score
 from cppthemes.runfolder import read_passages
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, SharedRun
 
 pytestmark = pytest.mark.integration
 
 
-def test_integration_quotes_bin_names_and_themes(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
-    assert result.exit_code == 0, result.output
+def test_integration_quotes_bin_names_and_themes(real_sample_run: SharedRun) -> None:
+    out = real_sample_run.out  # `run data/sample -q`, the real model: shared (conftest)
     book = YAML(typ="safe").load((out / "codebook.yaml").read_text(encoding="utf-8"))
     quotes = [q for c in book["codes"] for q in c["quotes"]]
     assert quotes

@@ -138,7 +138,7 @@ def test_endpoint_vectors_equal_in_process_model(server: str) -> None:
 
 @pytest.mark.integration
 def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) -> None:
-    from cppthemes.embed.embedder import EmbeddingCache
+    from cppthemes.embed.embedder import EmbeddingCache, default_cache_dir
 
     # Three of the six transcripts: enough for several codes, and half the texts (most of this
     # test's time is the keyphrase candidates, embedded through the server and in process).
@@ -151,10 +151,13 @@ def test_endpoint_run_gives_the_in_process_codes(server: str, tmp_path: Path) ->
         load_config(None, ['label.language="nb"', f'embed.endpoint="{server}"']),
         cache=EmbeddingCache(tmp_path / "a"),
     )
+    # In process: through the session's shared user cache (conftest.real_model_cache), so the
+    # multilingual model embeds these passages once for the session (test_multilingual's
+    # run of data/sample-nb finds them there). The server's side has a cache of its own.
     in_process = run(
         [corpus],
         load_config(None, ['label.language="nb"', 'embed.model="multilingual"']),
-        cache=EmbeddingCache(tmp_path / "b"),
+        cache=EmbeddingCache(default_cache_dir()),
     )
     assert via_server.info.model.id == "multilingual-e5-small-q4"
     assert [p.id for p in via_server.passages] == [p.id for p in in_process.passages]

@@ -17,7 +17,7 @@ from cppthemes.embed.static_model import StaticEmbedder
 from cppthemes.errors import ConfigError, ModelError
 from cppthemes.pipeline import run
 
-from .conftest import SAMPLE, FakeEmbedder
+from .conftest import SAMPLE, FakeEmbedder, SampleRuns
 
 
 def test_engines_chunks_sorted_by_length_and_complete() -> None:
@@ -58,11 +58,11 @@ def test_engines_dask_gives_the_same_vectors_as_local(
     assert (cached, cached_again) == (0, len(texts))
 
 
-def test_engines_dask_pipeline_codes_equal_local(fake_embedder: FakeEmbedder, tmp_path) -> None:
+def test_engines_dask_pipeline_codes_equal_local(sample_runs: SampleRuns) -> None:
     from dask.distributed import Client, LocalCluster
 
     cfg = load_config(None, [])
-    local = run([SAMPLE], cfg, embedder=fake_embedder)
+    local = sample_runs.result()  # the same settings, in process, with the fake embedder
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         Client(cluster) as client,
@@ -178,10 +178,10 @@ def test_engines_cli_engine_option_is_validated(tmp_path) -> None:
 
 
 def test_engines_pipeline_dask_setting_starts_and_stops_a_local_cluster(
-    fake_embedder: FakeEmbedder,
+    sample_runs: SampleRuns,
 ) -> None:
     cfg = load_config(None, ['embed.engine="dask"', "embed.dask_workers=1"])
-    local = run([SAMPLE], load_config(None, []), embedder=fake_embedder)
+    local = sample_runs.result()  # the default settings, in process
     remote = run([SAMPLE], cfg, embedder=FakeEmbedder())
     assert local.passage_codes == remote.passage_codes
 
@@ -205,11 +205,11 @@ class _BatchCounting(FakeEmbedder):
         return super().count_tokens(text)
 
 
-def test_engines_pipeline_counts_turn_tokens_in_one_batch(fake_embedder: FakeEmbedder) -> None:
+def test_engines_pipeline_counts_turn_tokens_in_one_batch(sample_runs: SampleRuns) -> None:
     batching = _BatchCounting()
     cfg = load_config(None, [])
     batched = run([SAMPLE], cfg, embedder=batching)
-    plain = run([SAMPLE], cfg, embedder=fake_embedder)
+    plain = sample_runs.result()  # the same settings with the plain fake embedder
     assert len(batching.batched) == 1 and batching.batched[0] >= len(batched.passages)
     # Only the sentence groups of turns too long for the window are counted one by one.
     turns = {turn.text for tr in batched.transcripts for turn in tr.turns}

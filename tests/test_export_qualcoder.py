@@ -19,8 +19,9 @@ from lxml import etree
 
 from cppthemes import pipeline
 from cppthemes.config import load_config
+from cppthemes.records import Result
 from cppthemes.runfolder import write_run
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, FakeEmbedder, SampleRuns
 from tests.refi_schemas import project_schema
 
 NS = "{urn:QDA-XML:project:1.0}"
@@ -94,15 +95,21 @@ def _sample_run(tmp_path: Path, settings: list[str]) -> tuple[Path, dict[str, li
     cfg = load_config(None, ["cluster.n_codes=8", *settings])
     result = pipeline.run([str(SAMPLE)], cfg, embedder=FakeEmbedder())
     write_run(result, cfg, tmp_path, [str(SAMPLE)])
+    return tmp_path / "project.qdpx", _by_speaker(result)
+
+
+def _by_speaker(result: Result) -> dict[str, list]:
     by_speaker: dict[str, list] = {}
     for p in result.passages:
         by_speaker.setdefault(p.speaker, []).append(p)
-    return tmp_path / "project.qdpx", by_speaker
+    return by_speaker
 
 
 @pytest.fixture(scope="module")
-def per_transcript(tmp_path_factory: pytest.TempPathFactory) -> tuple[Imported, dict]:
-    qdpx, by_speaker = _sample_run(tmp_path_factory.mktemp("qc"), [])
+def per_transcript(sample_runs: SampleRuns) -> tuple[Imported, dict]:
+    # The session's shared run with these settings (conftest), read only.
+    by_speaker = _by_speaker(sample_runs.result("cluster.n_codes=8"))
+    qdpx = sample_runs.folder("cluster.n_codes=8").out / "project.qdpx"
     qde = etree.fromstring(zipfile.ZipFile(qdpx).read("project.qde"))
     assert project_schema().validate(qde)
     return qualcoder_import(qdpx), by_speaker

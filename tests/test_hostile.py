@@ -33,7 +33,7 @@ from cppthemes.ingest.table import MAX_SHEET_CELLS, read_csv, read_xlsx
 from cppthemes.pseudonymize import Pseudonymizer, is_name, pseudonymize
 from cppthemes.records import Transcript
 from tests.asuser import as_unprivileged, give_to_nobody, is_root, reachable
-from tests.conftest import SAMPLE, use_fake_model, write_corpus
+from tests.conftest import SAMPLE, SampleRuns, use_fake_model, write_corpus
 from tests.test_ingest_formats import check_offsets
 from tests.test_privacy import _all_output_text
 
@@ -197,13 +197,10 @@ def test_hostile_csv_text_after_a_closing_quote_is_still_read(tmp_path: Path) ->
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sample") / "run"
-    with pytest.MonkeyPatch.context() as mp:
-        use_fake_model(mp)
-        result = invoke("run", SAMPLE, "--out", out, "-q")
-    assert result.exit_code == 0, result.output
-    return out
+def sample_run(sample_runs: SampleRuns) -> Path:
+    """`cppthemes run data/sample -q` with the fake model: the session's shared folder
+    (conftest), which each test copies before editing its codebook."""
+    return sample_runs.cli().out
 
 
 @pytest.mark.parametrize(

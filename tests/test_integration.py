@@ -14,7 +14,7 @@ from cppthemes.cli.app import app
 from cppthemes.codebook.book import load_codebook
 from cppthemes.config import LabelConfig
 from cppthemes.nlp import stop_words
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, SharedRun
 from tests.refi_schemas import project_schema
 
 pytestmark = pytest.mark.integration
@@ -26,14 +26,15 @@ AMI_BAR = 0.30
 
 
 # Every integration test shares one user cache (conftest.real_model_cache): the model
-# embeds data/sample once per session.
+# embeds data/sample once per session; the tests that only read a default run's outputs share
+# that run too (conftest.real_sample_run).
 
 
-def test_integration_sample_recovers_planted_topics(tmp_path: Path) -> None:
+def test_integration_sample_recovers_planted_topics(
+    real_sample_run: SharedRun, tmp_path: Path
+) -> None:
     runner = CliRunner()
-    out = tmp_path / "run"
-    result = runner.invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
-    assert result.exit_code == 0, result.output
+    out = real_sample_run.out  # `run data/sample -q`, the real model: shared (conftest)
     scored = runner.invoke(
         app, ["evaluate", str(out), "--gold", str(SAMPLE / "gold.jsonl"), "--json"]
     )

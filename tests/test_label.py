@@ -26,7 +26,7 @@ from cppthemes.own_words import own_span
 from cppthemes.pipeline import run
 from cppthemes.quotes import QUOTE_POOL
 from cppthemes.records import Code, Passage, Result, passage_id
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, FakeEmbedder, SampleRuns
 
 
 def P(i: int, text: str, speaker: str = "Anna", transcript: str = "t1", wave: str = "1") -> Passage:
@@ -186,9 +186,10 @@ def test_label_separation_flags_overlapping_codes() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_run() -> Result:
-    """The bundled sample corpus through the whole pipeline with the fake embedder."""
-    return run([SAMPLE], Config(), embedder=FakeEmbedder())
+def sample_run(sample_runs: SampleRuns) -> Result:
+    """The bundled sample corpus through the whole pipeline with the fake embedder and the
+    default settings (the session's shared run, conftest)."""
+    return sample_runs.result()
 
 
 def _banned(cfg: LabelConfig) -> set[str]:

