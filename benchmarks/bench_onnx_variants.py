@@ -22,6 +22,7 @@ to ``fp32``, and the vectors' max abs difference and cosine (mean / min) to torc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -29,7 +30,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -37,20 +37,65 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
+from bench_onnx import encode_all  # noqa: E402
 from bench_pipeline import SETS, texts_of  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
+from cppthemes.embed import onnx_export  # noqa: E402
 from cppthemes.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
-from cppthemes.embed.engines import chunks  # noqa: E402
-from cppthemes.embed.onnx_export import VARIANTS, build_variant  # noqa: E402
-from cppthemes.embed.onnx_model import OnnxEmbedder  # noqa: E402
+from cppthemes.embed.onnx_model import CONFIG_FILE, MODEL_FILE, OnnxEmbedder  # noqa: E402
+
+VARIANTS = ("fp32", "fp32-ort", "fp32-bert", "int8", "int8-matmul", "int8-matmul-last-ffn")
 
 
-def encode_all(embedder: Any, texts: list[str]) -> tuple[np.ndarray, float]:
-    """All texts in the pipeline's chunks; the vectors in chunk order and the wall time."""
-    start = time.perf_counter()
-    vectors = [embedder.encode(part) for part in chunks(texts, 256)]
-    return np.vstack(vectors), time.perf_counter() - start
+def build_variant(name: str, target: Path, *, source_dir: Path) -> Path:
+    """Write variant ``name`` into ``target`` (the plain float export into ``source_dir``
+    first, once); returns the folder holding it."""
+    if not (source_dir / MODEL_FILE).is_file():
+        onnx_export.export(source_dir, quantize=False)
+    if name == "fp32":
+        return source_dir
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source_dir, target)
+    model, plain = target / MODEL_FILE, target / "source.onnx"
+    model.rename(plain)
+    if name == "fp32-ort":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(model)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(plain), options, providers=["CPUExecutionProvider"])
+    elif name == "fp32-bert":
+        onnx_export._bert_fused(plain, model, heads=12, hidden=384)
+    elif name.startswith("int8"):
+        ops, exclude = (["MatMul"], last_ffn(plain)) if "matmul" in name else (None, [])
+        onnx_export._quantize(plain, model, ops=ops, exclude=exclude if "ffn" in name else [])
+    else:
+        raise SystemExit(f"unknown variant {name!r} (known: {', '.join(VARIANTS)})")
+    plain.unlink()
+    config = json.loads((target / CONFIG_FILE).read_text(encoding="utf-8"))
+    config.update(name=name, quantized=name.startswith("int8"))
+    (target / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def last_ffn(path: Path) -> list[str]:
+    """Names of the last encoder layer's feed-forward MatMuls (kept in float by one variant)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    layers = sorted({n.name.split("/")[3] for n in graph.node if "/encoder/layer." in n.name})
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul"
+        and f"/{layers[-1]}/" in n.name
+        and ("/intermediate/" in n.name or "/output/dense" in n.name)
+        and "/attention/" not in n.name
+    ]
 
 
 def main() -> int:
