@@ -76,12 +76,14 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def timed(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, Any]:
     """Run ``cmd`` to the end; wall, CPU and peak RSS of that process alone (``wait4``)."""
     before = load()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errs:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=errs, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=errs, env=env, cwd=cwd)
         # Reaped with wait4, not Popen.wait: its rusage is this process's alone.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -152,6 +154,8 @@ def bench(
         *(("edit", "other") if reruns else ()),
     )
     lines: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    # Run from the baseline's folder too: `python -m` puts the working directory first on
+    # sys.path, ahead of PYTHONPATH, so from this checkout it would run this code.
     base_env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline else None
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -167,7 +171,8 @@ def bench(
         timed(cppthemes("run", str(one), "--out", str(root / "w"), "--cache-dir", str(root / "w")))
         if base_env:
             w2 = root / "w2"
-            timed(cppthemes("run", str(one), "--out", str(w2), "--cache-dir", str(w2)), base_env)
+            cmd = cppthemes("run", str(one), "--out", str(w2), "--cache-dir", str(w2))
+            timed(cmd, base_env, baseline)
         for r in range(repeats):
             cache, out = root / f"cache{r}", root / f"run{r}"
             # Bare and cold alternate which goes first; so do the two reruns (after the cold
@@ -197,6 +202,7 @@ def bench(
                             str(base_cache),
                         ),
                         base_env,
+                        baseline,
                     )
                     line.update(run_info(base_out))
                 elif what == "edit":
