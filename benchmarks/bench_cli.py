@@ -146,8 +146,27 @@ def edit_codebook(run_dir: Path, n: int) -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> dict[str, Any]:
-    lines: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "cold", "edit", "other")}
+def bench(
+    corpus: Path,
+    repeats: int,
+    log: Any,
+    partial: Path | None = None,
+    *,
+    baseline: Path | None = None,
+    reruns: bool = True,
+) -> dict[str, Any]:
+    """Every line, ``repeats`` rounds; with ``baseline`` (a checkout's folder, e.g. main's
+    ``git archive``), its cold run too, in the same rounds (``PYTHONPATH`` picks its code)."""
+    kinds = (
+        "bare",
+        "cold",
+        *(("base",) if baseline else ()),
+        *(("edit", "other") if reruns else ()),
+    )
+    lines: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    # Run from the baseline's folder too: `python -m` puts the working directory first on
+    # sys.path, ahead of PYTHONPATH, so from this checkout it would run this code.
+    base_env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline else None
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         texts_file = root / "texts.json"
@@ -160,13 +179,19 @@ def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> 
         shutil.copy(first, one / first.name)
         log(f"warm-up run on {first.name}; {len(texts)} passage texts in the set")
         timed(cppthemes("run", str(one), "--out", str(root / "w"), "--cache-dir", str(root / "w")))
+        if base_env:
+            w2 = root / "w2"
+            cmd = cppthemes("run", str(one), "--out", str(w2), "--cache-dir", str(w2))
+            timed(cmd, base_env, baseline)
         for r in range(repeats):
             cache, out = root / f"cache{r}", root / f"run{r}"
             # Bare and cold alternate which goes first; so do the two reruns (after the cold
             # run, whose cache and folder they need).
-            pair = ("bare", "cold") if r % 2 == 0 else ("cold", "bare")
-            reruns = ("edit", "other") if r % 2 == 0 else ("other", "edit")
-            for what in (*pair, *reruns):
+            pair: tuple[str, ...] = ("bare", "cold", *(("base",) if baseline else ()))
+            after = ("edit", "other") if reruns else ()
+            if r % 2:
+                pair, after = pair[::-1], after[::-1]
+            for what in (*pair, *after):
                 if what == "bare":
                     line = timed([sys.executable, "-c", BARE, str(texts_file)])
                     line.update(json.loads(line["stdout"].strip().splitlines()[-1]))
@@ -175,6 +200,21 @@ def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> 
                         cppthemes("run", str(corpus), "--out", str(out), "--cache-dir", str(cache))
                     )
                     line.update(run_info(out))
+                elif what == "base":
+                    base_out, base_cache = root / f"base{r}", root / f"basecache{r}"
+                    line = timed(
+                        cppthemes(
+                            "run",
+                            str(corpus),
+                            "--out",
+                            str(base_out),
+                            "--cache-dir",
+                            str(base_cache),
+                        ),
+                        base_env,
+                        baseline,
+                    )
+                    line.update(run_info(base_out))
                 elif what == "edit":
                     edit_codebook(out, r)
                     line = timed(cppthemes("refine", str(out), "--cache-dir", str(cache)))
@@ -206,7 +246,17 @@ def bench(corpus: Path, repeats: int, log: Any, partial: Path | None = None) -> 
         round(c["wall_s"] / b["encode_s"], 3)
         for b, c in zip(lines["bare"], lines["cold"], strict=True)
     ]
-    return {"texts": len(texts), "lines": lines, "cold_over_bare_encode": pairs}
+    out = {"texts": len(texts), "lines": lines, "cold_over_bare_encode": pairs}
+    if baseline:
+        out["baseline_cold_over_bare_encode"] = [
+            round(c["wall_s"] / b["encode_s"], 3)
+            for b, c in zip(lines["bare"], lines["base"], strict=True)
+        ]
+        out["cold_over_baseline_cold"] = [
+            round(c["wall_s"] / b["wall_s"], 3)
+            for b, c in zip(lines["base"], lines["cold"], strict=True)
+        ]
+    return out
 
 
 def bench_reruns(corpus: Path, repeats: int, other: str, log: Any) -> dict[str, Any]:
@@ -340,11 +390,14 @@ def markdown(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
     titles = {
         "bare": "bare sentence-transformers encode (fp32 torch)",
         "cold": "cppthemes run, cold (empty cache)",
+        "base": "baseline checkout's cppthemes run, cold (empty cache)",
         "edit": "cppthemes refine after a codebook edit",
         "other": "cppthemes run, other cluster/label settings",
     }
     for name, row in rows.items():
         for key, title in titles.items():
+            if key not in row["lines"]:
+                continue
             group = row["lines"][key]
             m = median_line(group)
             each = ", ".join(f"{x['wall_s']:g}" for x in group)
@@ -365,16 +418,29 @@ def markdown(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
                 f"| {name} | {title} | {wall} | {m['cpu_s']:g} | {m['peak_rss_mib']:,} | "
                 f"{embedded} | {timings} | {m['load'][0]} -> {m['load'][1]} |"
             )
-    out += ["", "| set | cold / bare encode (median; each round) | rerun medians (edit, other) |"]
-    out.append("|---|---|---|")
+
+    def ratios(pairs: list[float]) -> str:
+        return f"{statistics.median(pairs):.2f}x ({', '.join(f'{p:.2f}x' for p in pairs)})"
+
+    baseline = any("base" in row["lines"] for row in rows.values())
+    head = "| set | cold / bare encode (median; each round) | rerun medians (edit, other) |"
+    if baseline:
+        head += " baseline cold / bare encode | cold / baseline cold |"
+    out += ["", head, "|---|---|---|" + ("---|---|" if baseline else "")]
     for name, row in rows.items():
-        pairs = row["cold_over_bare_encode"]
-        edit = median_line(row["lines"]["edit"])["wall_s"]
-        other = median_line(row["lines"]["other"])["wall_s"]
-        out.append(
-            f"| {name} | {statistics.median(pairs):.2f}x "
-            f"({', '.join(f'{p:.2f}x' for p in pairs)}) | {edit:g} s, {other:g} s |"
-        )
+        if "edit" in row["lines"]:
+            edit = median_line(row["lines"]["edit"])["wall_s"]
+            other = median_line(row["lines"]["other"])["wall_s"]
+            reruns = f"{edit:g} s, {other:g} s"
+        else:
+            reruns = "not run"
+        line = f"| {name} | {ratios(row['cold_over_bare_encode'])} | {reruns} |"
+        if "base" in row["lines"]:
+            line += (
+                f" {ratios(row['baseline_cold_over_bare_encode'])} |"
+                f" {ratios(row['cold_over_baseline_cold'])} |"
+            )
+        out.append(line)
     return "\n".join(out)
 
 
@@ -385,7 +451,7 @@ def write_docs(text: str) -> None:
 def smoke_checks(row: dict[str, Any]) -> list[str]:
     failures = []
     for key in ("edit", "other"):
-        for line in row["lines"][key]:
+        for line in row["lines"].get(key, []):
             emb = line.get("embeddings") or {}
             if emb.get("from_cache") != emb.get("pieces"):
                 failures.append(f"{key}: passages embedded again ({emb})")
@@ -417,6 +483,12 @@ def main() -> int:
         metavar="PYTHON",
         help="time the reruns side by side with the cppthemes this interpreter imports",
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="another checkout's folder (git archive main | tar -x -C DIR): its cold run too",
+    )
+    parser.add_argument("--no-reruns", action="store_true", help="bare and cold lines only")
     args = parser.parse_args()
 
     def log(msg: str) -> None:
@@ -455,7 +527,14 @@ def main() -> int:
                 log(f"skip {name}: {corpus} not found")
                 continue
             partial = args.json.with_suffix(f".{name}.partial.json") if args.json else None
-            rows[name] = bench(corpus, max(1, args.repeats), log, partial)
+            rows[name] = bench(
+                corpus,
+                max(1, args.repeats),
+                log,
+                partial,
+                baseline=args.baseline_src.resolve() if args.baseline_src else None,
+                reruns=not args.no_reruns,
+            )
     table = markdown(info, rows)
     print(table)
     _write_json(args.json, {"machine": info, "rows": rows})

@@ -109,7 +109,7 @@ def test_auto_export_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     target = onnx_model.auto_export_dir("ab" * 32, tmp_path)
     target.mkdir(parents=True)
     (target / onnx_model.MODEL_FILE).write_bytes(b"x")
-    (target / onnx_model.CONFIG_FILE).write_text("{}")
+    (target / onnx_model.CONFIG_FILE).write_text('{"max_seq_length": 256}')
     monkeypatch.setattr(onnx_export, "export", lambda *a, **k: pytest.fail("exported again"))
     assert onnx_model.ensure_auto_export("ab" * 32, cache_dir=tmp_path) == target
 
