@@ -7,7 +7,7 @@ Builds, in a temporary folder, the float export (``onnx_export.export``) and var
   optimised graph saved (the default session applies the same at every load);
 - ``fp32-bert`` - onnxruntime.transformers' BERT fusions (Attention, SkipLayerNormalization,
   BiasGelu/FastGelu, EmbedLayerNormalization) in float;
-- ``int8-*`` - dynamic int8 quantisations (``onnx_export.quantize_variant``): the current one
+- ``int8-*`` - dynamic int8 quantisations (``onnx_graph.quantize``): the current one
   (every default operator, the word-embedding Gather included), MatMul weights only, and MatMul
   only with the last layer's feed-forward kept in float.
 
@@ -41,7 +41,7 @@ from bench_onnx import encode_all  # noqa: E402
 from bench_pipeline import SETS, texts_of  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
-from cppthemes.embed import onnx_export  # noqa: E402
+from cppthemes.embed import onnx_export, onnx_graph  # noqa: E402
 from cppthemes.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
 from cppthemes.embed.onnx_model import CONFIG_FILE, MODEL_FILE, OnnxEmbedder  # noqa: E402
 
@@ -69,10 +69,10 @@ def build_variant(name: str, target: Path, *, source_dir: Path) -> Path:
         options.log_severity_level = 3
         ort.InferenceSession(str(plain), options, providers=["CPUExecutionProvider"])
     elif name == "fp32-bert":
-        onnx_export._bert_fused(plain, model, heads=12, hidden=384)
+        onnx_graph.bert_fused(plain, model, heads=12, hidden=384)
     elif name.startswith("int8"):
         ops, exclude = (["MatMul"], last_ffn(plain)) if "matmul" in name else (None, [])
-        onnx_export._quantize(plain, model, ops=ops, exclude=exclude if "ffn" in name else [])
+        onnx_graph.quantize(plain, model, ops=ops, exclude=exclude if "ffn" in name else [])
     else:
         raise SystemExit(f"unknown variant {name!r} (known: {', '.join(VARIANTS)})")
     plain.unlink()

@@ -284,6 +284,31 @@ def _stability(
     return labels, folds, out, float(np.mean(aris))
 
 
+def _apply_folds(
+    labels: np.ndarray,
+    free: np.ndarray,
+    folds: list[stable.Fold],
+    scores: list[float],
+    n_seeds: int,
+) -> tuple[np.ndarray, int, list[float], list[Folded]]:
+    """Renumber the codes left after folding (seeded codes keep 0..n_seeds-1), carry each
+    code's score to its new number, and record each fold with corpus-wide passage indices."""
+    old = labels.copy()
+    labels, n_clusters = _renumber(labels, n_seeds)
+    new_of = {int(o): int(c) for o, c in zip(old, labels, strict=True) if c >= n_seeds}
+    scores = [scores[o - n_seeds] for o, _ in sorted(new_of.items(), key=lambda i: i[1])]
+    folded = [
+        Folded(
+            into=int(labels[free[f.members[0]]]),
+            members=tuple(int(free[m]) for m in f.members),
+            stability=f.stability,
+            together=f.similarity,
+        )
+        for f in folds
+    ]
+    return labels, n_clusters, scores, folded
+
+
 def cluster(
     vectors: np.ndarray,
     cfg: ClusterConfig,
@@ -332,19 +357,7 @@ def cluster(
         inductive, folds, scores, resample_ari = _stability(reduced, inductive, k, cfg)
         if folds:
             labels[free] = np.where(inductive >= 0, inductive + n_seeds, -1)
-            old = labels.copy()
-            labels, n_clusters = _renumber(labels, n_seeds)
-            new_of = {int(o): int(c) for o, c in zip(old, labels, strict=True) if c >= n_seeds}
-            scores = [scores[o - n_seeds] for o, _ in sorted(new_of.items(), key=lambda i: i[1])]
-            folded = [
-                Folded(
-                    into=int(labels[free[f.members[0]]]),
-                    members=tuple(int(free[m]) for m in f.members),
-                    stability=f.stability,
-                    together=f.similarity,
-                )
-                for f in folds
-            ]
+            labels, n_clusters, scores, folded = _apply_folds(labels, free, folds, scores, n_seeds)
             stability = [float("nan")] * n_clusters
         stability[n_seeds:] = scores
         if cfg.stability_resamples and cfg.method != "ward":

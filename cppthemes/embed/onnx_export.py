@@ -9,17 +9,16 @@ version of the packaged weights, remembering a failure so later runs fall back a
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cppthemes.embed import onnx_graph
 from cppthemes.embed.onnx_model import (
     CHECK_MIN_COSINE,
     CHECK_SENTENCES,
@@ -63,9 +62,10 @@ def export(
 ) -> Path:
     """Export the packaged MiniLM to ONNX (int8 unless ``quantize`` is False) into ``out_dir``.
 
-    ``fuse`` (float only) rewrites the graph with onnxruntime's BERT fusions (``_bert_fused``):
-    the same vectors (max abs difference to torch 3e-7 on swda-small) about 1.16x faster; if
-    the fusion fails, the plain graph is kept and the config says why.
+    ``fuse`` (float only) rewrites the graph with onnxruntime's BERT fusions
+    (``onnx_graph.bert_fused``): the same vectors (max abs difference to torch 3e-7 on
+    swda-small) about 1.16x faster; if the fusion fails, the plain graph is kept and the
+    config says why.
 
     Written to a temporary folder beside the target and renamed, so an interrupted export never
     leaves a half model that a later run would load. The result is checked against the torch
@@ -92,16 +92,7 @@ def export(
         raise ModelError(f"{target}: exists and is not an ONNX export; choose another --out")
     # One temporary folder per process: two first runs at once each export, one rename wins.
     # Made before torch is imported (seconds): a cache that cannot be written fails at once.
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-    except OSError as exc:
-        raise ModelError(
-            f"cannot write the ONNX export into {target.parent} ({exc.strerror or exc})"
-        ) from None
+    tmp = _fresh_tmp(target)
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -115,41 +106,13 @@ def export(
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         # Before the export: tracing leaves the torch model giving other vectors.
         expected = _torch_vectors(model, tokenizer, max_len)
-        fp32 = tmp / ("model-fp32.onnx" if quantize or fuse else MODEL_FILE)
-        _export_graph(torch, model, fp32)
-        graph = "plain"
-        if quantize:
-            _quantize(fp32, tmp / MODEL_FILE)
-            fp32.unlink()
-        elif fuse:
-            try:
-                _bert_fused(
-                    fp32,
-                    tmp / MODEL_FILE,
-                    heads=int(model.config.num_attention_heads),
-                    hidden=int(model.config.hidden_size),
-                )
-                graph = "bert-fused"
-            except Exception as exc:  # an onnxruntime whose fusions changed: the plain graph
-                graph = f"plain (fusion failed: {type(exc).__name__})"
-                (tmp / MODEL_FILE).unlink(missing_ok=True)
-                fp32.rename(tmp / MODEL_FILE)
-            else:
-                fp32.unlink()
+        graph = _write_graph(torch, model, tmp, quantize=quantize, fuse=fuse)
         for name in TOKENIZER_FILES:
             if (folder / name).is_file():
                 shutil.copy2(folder / name, tmp / name)
         config = _export_config(folder, quantize, max_len, tokenizer, torch, onnxruntime)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        got = OnnxEmbedder(tmp, threads=1).encode(CHECK_SENTENCES)
-        cosines = [float(c) for c in (expected * got).sum(axis=1)]
-        if min(cosines) < CHECK_MIN_COSINE[quantize]:
-            raise ModelError(
-                f"ONNX export check failed: cosine to the torch model {min(cosines):.4f} < "
-                f"{CHECK_MIN_COSINE[quantize]} (a torch or transformers version that exports "
-                "differently?); nothing was written"
-            )
-        config["check_min_cosine"] = round(min(cosines), 5)
+        config["check_min_cosine"] = _checked_cosine(tmp, expected, quantize)
         config["graph"] = graph
         config["model_sha256"] = file_sha256(tmp / MODEL_FILE)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -157,6 +120,62 @@ def export(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return _into_place(tmp, target, replace)
+
+
+def _fresh_tmp(target: Path) -> Path:
+    """An empty temporary folder beside ``target``, one per process (two first runs at once
+    each export, one rename wins); a cache that cannot be written fails here, at once."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write the ONNX export into {target.parent} ({exc.strerror or exc})"
+        ) from None
+    return tmp
+
+
+def _write_graph(torch: Any, model: Any, tmp: Path, *, quantize: bool, fuse: bool) -> str:
+    """Trace ``model`` into ``tmp``'s model file, quantised or fused as asked; the graph kind
+    for the config ("plain", "bert-fused", or plain with why the fusion failed)."""
+    fp32 = tmp / ("model-fp32.onnx" if quantize or fuse else MODEL_FILE)
+    _export_graph(torch, model, fp32)
+    if quantize:
+        onnx_graph.quantize(fp32, tmp / MODEL_FILE)
+        fp32.unlink()
+        return "plain"
+    if not fuse:
+        return "plain"
+    try:
+        onnx_graph.bert_fused(
+            fp32,
+            tmp / MODEL_FILE,
+            heads=int(model.config.num_attention_heads),
+            hidden=int(model.config.hidden_size),
+        )
+    except Exception as exc:  # an onnxruntime whose fusions changed: the plain graph
+        (tmp / MODEL_FILE).unlink(missing_ok=True)
+        fp32.rename(tmp / MODEL_FILE)
+        return f"plain (fusion failed: {type(exc).__name__})"
+    fp32.unlink()
+    return "bert-fused"
+
+
+def _checked_cosine(tmp: Path, expected: np.ndarray, quantize: bool) -> float:
+    """The export in ``tmp`` against the torch model's vectors: the lowest cosine, or an error
+    when it is under the bar (nothing is kept then)."""
+    got = OnnxEmbedder(tmp, threads=1).encode(CHECK_SENTENCES)
+    cosines = [float(c) for c in (expected * got).sum(axis=1)]
+    if min(cosines) < CHECK_MIN_COSINE[quantize]:
+        raise ModelError(
+            f"ONNX export check failed: cosine to the torch model {min(cosines):.4f} < "
+            f"{CHECK_MIN_COSINE[quantize]} (a torch or transformers version that exports "
+            "differently?); nothing was written"
+        )
+    return round(min(cosines), 5)
 
 
 def _into_place(tmp: Path, target: Path, replace: bool) -> Path:
@@ -360,68 +379,6 @@ def _export_graph(torch: Any, model: Any, path: Path) -> None:
             do_constant_folding=True,
             dynamo=False,
         )
-
-
-@contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """onnxruntime's tools log advice ("consider pre-processing") on the root logger."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
-
-
-def _quantize(
-    source: Path,
-    target: Path,
-    *,
-    ops: Sequence[str] | None = None,
-    exclude: Sequence[str] = (),
-) -> None:
-    """Dynamic int8 quantisation, per channel (see the module docstring for what was measured).
-
-    ``ops`` (operator types) and ``exclude`` (node names) are for the variants that
-    benchmarks/bench_onnx_variants.py measures; the export uses onnxruntime's defaults.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with _quiet_root_logger():
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=False,
-            op_types_to_quantize=list(ops) if ops else None,
-            nodes_to_exclude=list(exclude),
-            extra_options={"MatMulConstBOnly": True},
-        )
-
-
-def _bert_fused(source: Path, target: Path, *, heads: int, hidden: int) -> None:
-    """onnxruntime.transformers' BERT fusions in float32: Attention, SkipLayerNormalization,
-    BiasGelu. Same arithmetic in fewer, fused kernels (measured: vectors within 3e-7 of
-    torch's, 1.16x faster on one thread). EmbedLayerNormalization is left out: it would take
-    over the inputs and the padding mask, which the embedder builds itself."""
-    from onnxruntime.transformers import optimizer
-    from onnxruntime.transformers.fusion_options import FusionOptions
-
-    options = FusionOptions("bert")
-    options.enable_embed_layer_norm = False
-    with _quiet_root_logger():
-        fused = optimizer.optimize_model(
-            str(source),
-            model_type="bert",
-            num_heads=heads,
-            hidden_size=hidden,
-            optimization_options=options,
-            opt_level=0,
-            use_gpu=False,
-        )
-        fused.save_model_to_file(str(target))
 
 
 def _torch_vectors(model: Any, tokenizer: Any, max_len: int) -> np.ndarray:

@@ -15,7 +15,13 @@ import numpy as np
 from cppthemes.palette import code_colour
 from cppthemes.provenance import kind_of, place
 from cppthemes.records import Code, Passage, Prevalence, Quote, Result, RunInfo
-from cppthemes.report.findings import binned_line, procedural_rows, seeded_rows
+from cppthemes.report.findings import (
+    binned_line,
+    folded_by_code,
+    folded_line,
+    procedural_rows,
+    seeded_rows,
+)
 
 # Settings worth showing beside the results: (config section, key, what it means).
 SETTINGS = (
@@ -291,27 +297,6 @@ def _overview(
     if info.cppthemes:
         overview.append(("cppthemes version", str(info.cppthemes)))
     return overview
-
-
-def folded_by_code(stab: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Per code id: the groups of passages folded into it (run.json ``stability.folded``)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for fold in stab.get("folded") or []:
-        if isinstance(fold, dict) and fold.get("into"):
-            out.setdefault(str(fold["into"]), []).append(fold)
-    return out
-
-
-def folded_line(folds: list[dict[str, Any]]) -> str:
-    """One line on what a code was folded from, for both reports."""
-    parts = "; ".join(
-        f"{f.get('passages')} passages (stability {f.get('stability', 0):.2f} on their own)"
-        for f in folds
-    )
-    return (
-        f"{len(folds)} group{'s' if len(folds) != 1 else ''} that did not come back as codes "
-        f"of their own folded in: {parts}"
-    )
 
 
 def _stability_line(stab: dict[str, Any], stabilities: list[float], unstable: set[str]) -> str:

@@ -1,7 +1,9 @@
-"""What the report shows beside codes and themes: the procedural bin and the seeded codes.
+"""What the report shows beside codes and themes: the procedural bin, the seeded codes and
+the folded groups.
 
-Read from run.json's ``procedural`` and ``seeded_codes`` (cppthemes/procedural.py,
-cppthemes/seed_codes.py), so a report made again from a run folder shows the same.
+Read from run.json's ``procedural``, ``seeded_codes`` and ``stability.folded``
+(cppthemes/procedural.py, cppthemes/seed_codes.py, cppthemes/cluster/stable.py), so a report
+made again from a run folder shows the same.
 """
 
 from __future__ import annotations
@@ -70,3 +72,24 @@ def procedural_rows(result: Result) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def folded_by_code(stab: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per code id: the groups of passages folded into it (run.json ``stability.folded``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fold in stab.get("folded") or []:
+        if isinstance(fold, dict) and fold.get("into"):
+            out.setdefault(str(fold["into"]), []).append(fold)
+    return out
+
+
+def folded_line(folds: list[dict[str, Any]]) -> str:
+    """One line on what a code was folded from, for both reports."""
+    parts = "; ".join(
+        f"{f.get('passages')} passages (stability {f.get('stability', 0):.2f} on their own)"
+        for f in folds
+    )
+    return (
+        f"{len(folds)} group{'s' if len(folds) != 1 else ''} that did not come back as codes "
+        f"of their own folded in: {parts}"
+    )
