@@ -46,6 +46,30 @@ def encode_all(embedder: Any, texts: list[str]) -> tuple[np.ndarray, float]:
     return np.vstack(vectors), time.perf_counter() - start
 
 
+def interleaved(
+    backends: dict[str, Any], texts: list[str], rounds: int, label: str
+) -> tuple[dict[str, list[float]], dict[str, np.ndarray]]:
+    """Each backend encodes ``texts`` once per round, the order reversed every other round (so
+    a drifting load favours none); texts/s per round and the last vectors, per backend."""
+    for embedder in backends.values():  # warm-up: first-call allocations, page faults
+        embedder.encode(texts[:64])
+    rates: dict[str, list[float]] = {name: [] for name in backends}
+    vectors: dict[str, np.ndarray] = {}
+    for round_ in range(rounds):
+        names = list(backends) if round_ % 2 == 0 else list(backends)[::-1]
+        for name in names:
+            before = os.getloadavg()[0]
+            vectors[name], wall = encode_all(backends[name], texts)
+            rates[name].append(len(texts) / wall)
+            print(
+                f"  {label} round {round_} {name}: {len(texts) / wall:.1f}/s "
+                f"(load {before:.2f} -> {os.getloadavg()[0]:.2f})",
+                file=sys.stderr,
+                flush=True,
+            )
+    return rates, vectors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="*", default=["sample", "swda-small"])
@@ -68,22 +92,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for set_name in args.sets:
         texts = texts_of([Path(SETS[set_name]["data"])], cfg, backends["torch"])
-        for embedder in backends.values():  # warm-up: first-call allocations, page faults
-            embedder.encode(texts[:64])
-        rates: dict[str, list[float]] = {name: [] for name in backends}
-        vectors: dict[str, np.ndarray] = {}
-        for round_ in range(args.rounds):
-            names = list(backends) if round_ % 2 == 0 else list(backends)[::-1]
-            for name in names:
-                before = os.getloadavg()[0]
-                vectors[name], wall = encode_all(backends[name], texts)
-                rates[name].append(len(texts) / wall)
-                print(
-                    f"  {set_name} round {round_} {name}: {len(texts) / wall:.1f}/s "
-                    f"(load {before:.2f} -> {os.getloadavg()[0]:.2f})",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        rates, vectors = interleaved(backends, texts, args.rounds, set_name)
         base = statistics.median(rates["torch"])
         for name, got in rates.items():
             cos = (vectors[name] * vectors["torch"]).sum(axis=1)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from bench_onnx import encode_all  # noqa: E402
+from bench_onnx import encode_all, interleaved  # noqa: E402
 from bench_pipeline import SETS, texts_of  # noqa: E402
 
 from cppthemes.config import load_config  # noqa: E402
@@ -129,22 +129,7 @@ def main() -> int:
         if args.limit:
             texts = texts[: args.limit]
         reference, _ = encode_all(torch_model, texts)
-        for embedder in backends.values():  # warm-up: first-call allocations, page faults
-            embedder.encode(texts[:64])
-        rates: dict[str, list[float]] = {name: [] for name in backends}
-        vectors: dict[str, np.ndarray] = {}
-        for round_ in range(args.rounds):
-            names = list(backends) if round_ % 2 == 0 else list(backends)[::-1]
-            for name in names:
-                before = os.getloadavg()[0]
-                vectors[name], wall = encode_all(backends[name], texts)
-                rates[name].append(len(texts) / wall)
-                print(
-                    f"  {set_name} round {round_} {name}: {len(texts) / wall:.1f}/s "
-                    f"(load {before:.2f} -> {os.getloadavg()[0]:.2f})",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        rates, vectors = interleaved(backends, texts, args.rounds, set_name)
         base = statistics.median(rates.get("fp32") or next(iter(rates.values())))
         for name, got in rates.items():
             cos = (vectors[name] * reference).sum(axis=1)

@@ -52,7 +52,7 @@ from cppthemes.embed.embedder import EmbeddingCache, SentenceTransformerEmbedder
 from cppthemes.evaluate import read_gold, score  # noqa: E402
 from cppthemes.ingest import load_corpus  # noqa: E402
 from cppthemes.pipeline import run  # noqa: E402
-from cppthemes.records import Result  # noqa: E402
+from cppthemes.records import Result, RunInfo  # noqa: E402
 from cppthemes.segment import (  # noqa: E402
     embedding_chunks,
     embedding_texts,
@@ -237,7 +237,7 @@ def bertopic_line(result: Result, vectors: np.ndarray, embedder: Any, spec: dict
         codes=(),
         themes=(),
         segment_stats=result.segment_stats,
-        info={},
+        info=RunInfo(),
         coords={},
     )
     return {
