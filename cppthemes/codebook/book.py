@@ -1,7 +1,9 @@
 """The codebook file: candidate codes and themes, human-editable, read back by later runs.
 
 YAML because analysts edit it by hand; ruamel.yaml because it keeps comments and key order
-when a file is read and written again.
+when a file is read and written again. The file is written by cppthemes/codebook/emit.py,
+which writes ruamel.yaml's bytes eight times sooner, and by ruamel.yaml itself for what that
+writer leaves to it (comments the analyst added, anchors, unusual shapes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from cppthemes.codebook import emit
 from cppthemes.errors import InputError
 from cppthemes.records import Code, CodeStatus, Prevalence, Quote, Theme
 
@@ -35,6 +38,17 @@ def _yaml() -> YAML:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.allow_unicode = True
     return yaml
+
+
+def _dump(data: Any) -> str:
+    """``data`` as ruamel.yaml writes it with ``_yaml()``'s settings, by the fast writer of
+    cppthemes/codebook/emit.py where it writes the same bytes, else by ruamel.yaml."""
+    try:
+        return emit.dump(data, _yaml())
+    except emit.Unsupported:
+        buffer = io.StringIO()
+        _yaml().dump(data, buffer)
+        return buffer.getvalue()
 
 
 def prevalence_dict(p: Prevalence) -> dict[str, Any]:
@@ -164,15 +178,12 @@ def dump_codebook(
 ) -> str:
     """The codebook file; with ``base`` (the analyst's edited file) its comments are kept."""
     data = codebook_dict(codes, themes, state)
-    buffer = io.StringIO()
     if base is not None:
         lead, old = _base_tree(base)
         if isinstance(old, CommentedMap):
-            _yaml().dump(_update(old, data), buffer)
             # ``lead``: the file's only comments, read past by libyaml, put back in front.
-            return (lead or "") + buffer.getvalue()
-    _yaml().dump(data, buffer)
-    return HEADER + buffer.getvalue()
+            return (lead or "") + _dump(_update(old, data))
+    return HEADER + _dump(data)
 
 
 def _base_tree(base: str) -> tuple[str | None, Any]:
@@ -200,9 +211,7 @@ def _base_tree(base: str) -> tuple[str | None, Any]:
 
 def render_book(book: dict[str, Any]) -> str:
     """Any codebook-shaped mapping as YAML with the header (e.g. one imported from .qdc)."""
-    buffer = io.StringIO()
-    _yaml().dump(book, buffer)
-    return HEADER + buffer.getvalue()
+    return HEADER + _dump(book)
 
 
 def load_yaml(text: str, path: Path | str) -> Any:
