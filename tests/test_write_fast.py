@@ -1,17 +1,26 @@
 """The write stage's fast paths against what they replaced: the same bytes out.
 
 report.html's passage lists (report/html.py ``passage_html``) against the Jinja loop they
-replaced, rendered by the report's own environment; ugly text included.
+replaced, rendered by the report's own environment; project.qde's selections written as text
+against the element tree; the report template's bytecode cache. Ugly text throughout.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cppthemes import pipeline
+from cppthemes.config import load_config
+from cppthemes.export import qdpx
+from cppthemes.records import Result
 from cppthemes.report import html
+from tests.conftest import FakeEmbedder, write_corpus
 
 # The template's per-passage loop before it moved into report/html.py, verbatim.
 LOOP = """{% for p in items %}
@@ -61,3 +70,60 @@ def test_passage_html_is_the_template_loop(items: list[dict[str, Any]]) -> None:
     env = html._environment()
     expected = env.from_string(LOOP).render(items=items)
     assert html.passages_html({"C01": items}, env)["C01"] == expected
+
+
+# -- project.qdpx (export/qdpx.py: selections written as text, spliced, parsed) -----------
+
+SPEAKERS = ["A&B", 'say "hi"', "<tag>", "tab\there", "two\nlines", "cr\rhere", "ø 😀", "x'y"]
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    corpus = write_corpus(tmp_path_factory.mktemp("fast") / "corpus")
+    made = pipeline.run([corpus], load_config(None, ["cluster.n_codes=3"]), embedder=FakeEmbedder())
+    passages = tuple(
+        dataclasses.replace(p, speaker=SPEAKERS[i % len(SPEAKERS)])
+        for i, p in enumerate(made.passages)
+    )
+    return dataclasses.replace(made, passages=passages)
+
+
+def test_qde_spliced_text_is_the_element_tree(result: Result) -> None:
+    fast, files = qdpx.render_qde(result)
+    slow, slow_files = qdpx.render_qde(result, fast=False)
+    assert fast == slow and files == slow_files
+    assert b"A&amp;B" in fast and b"tab&#9;here" in fast  # the ugly names took the fast path
+    assert qdpx.render_qdpx(result) == qdpx.render_qdpx(result)
+
+
+def test_qde_text_lxml_rejects_is_left_to_lxml(result: Result) -> None:
+    bad = dataclasses.replace(result.passages[0], speaker="lone \ud800 surrogate")
+    broken = dataclasses.replace(result, passages=(bad, *result.passages[1:]))
+    with pytest.raises(ValueError) as fast:
+        qdpx.render_qde(broken)
+    with pytest.raises(ValueError) as slow:
+        qdpx.render_qde(broken, fast=False)
+    assert str(fast.value) == str(slow.value)
+
+
+# -- report.html's template, compiled once per machine (report/html.py _Bytecode) ----------
+
+
+def test_report_template_bytecode_cache_gives_the_same_page(
+    result: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = html.render_html(result)  # compiles and stores
+    stored = list((tmp_path / "cppthemes" / "templates").rglob("*.cache"))
+    assert len(stored) == 1
+    assert html.render_html(result) == first  # loads the stored code
+    stored[0].write_bytes(b"j2 damaged")
+    assert html.render_html(result) == first
+    template = html._environment().get_template("report.html.j2")  # no cache at all
+    assert html.render_html(result) == first and template is not None
+    (tmp_path / "cppthemes").chmod(0o500)  # unwritable: only costs the compile
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cppthemes" / "sub"))
+        assert html.render_html(result) == first
+    finally:
+        (tmp_path / "cppthemes").chmod(0o700)
