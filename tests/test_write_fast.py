@@ -127,3 +127,30 @@ def test_report_template_bytecode_cache_gives_the_same_page(
         assert html.render_html(result) == first
     finally:
         (tmp_path / "cppthemes").chmod(0o700)
+
+
+HEAT_LOOP = """{% for row in rows %}
+{% if row.theme is defined %}
+<tr class="theme-row"><th colspan="{{ columns + 1 }}">{{ row.theme }}</th></tr>
+{% else %}
+<tr><th scope="row"><a href="#{{ row.code.id }}">{{ row.code.id }}</a> {{ row.code.label }}</th>{% for cell in row.cells %}<td style="background: {{ cell.colour }}"{% if cell.dark %} class="dark"{% endif %}><a href="#list-{{ row.code.id }}" data-code="{{ row.code.id }}" data-group="{{ cell.group }}" title="{{ cell.title }}">{{ cell.count }}</a></td>{% endfor %}</tr>
+{% endif %}
+{% endfor %}
+"""  # noqa: E501
+CELL = st.fixed_dictionaries(
+    {"count": st.integers(0, 99), "group": UGLY, "colour": UGLY, "dark": st.booleans(),
+     "title": UGLY}
+)  # fmt: skip
+HEAT_ROW = st.one_of(
+    st.fixed_dictionaries({"theme": UGLY}),
+    st.fixed_dictionaries(
+        {"code": st.fixed_dictionaries({"id": UGLY, "label": UGLY}), "cells": st.lists(CELL)}
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(HEAT_ROW, max_size=5), st.integers(0, 9))
+def test_heat_html_is_the_template_loop(rows: list[dict[str, Any]], columns: int) -> None:
+    expected = html._environment().from_string(HEAT_LOOP).render(rows=rows, columns=columns)
+    assert html.heat_html(rows, columns) == expected

@@ -171,8 +171,9 @@ _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
 
 def _text(value: str) -> str:
     """Text as openpyxl's lxml writer puts it in the sheet XML (ASCII, character references)."""
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = value.replace("\r", "&#13;")
+    if "&" in value or "<" in value or ">" in value or "\r" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        value = value.replace("\r", "&#13;")
     if not value.isascii():
         value = value.encode("ascii", "xmlcharrefreplace").decode("ascii")
     return value
@@ -198,28 +199,34 @@ def _sheet_data(name: str, header: list[str], rows: list[list[Any]]) -> tuple[st
         if rows and style is not None and style not in used:
             used.append(style)
     out = ["<sheetData>"]
+    # Per column: the style attribute of its data cells and of its header cell.
+    attrs = [f' s="{{{style}}}"' if style is not None else "" for style in styles]
+    bold = ' s="{bold}"'
     for r, row in enumerate([header, *rows], start=1):
         out.append(f'<row r="{r}">')
+        row_attrs = attrs if r > 1 else [bold] * len(row)
         for col, value in enumerate(row):
-            style = "bold" if r == 1 else styles[col]
-            s = f' s="{{{style}}}"' if style is not None else ""
-            ref = f"{letters[col]}{r}"
-            if isinstance(value, str):
-                value = _ILLEGAL.sub("", value)[:32767]
+            s = row_attrs[col]
+            kind = type(value)
+            if kind is str or isinstance(value, str):
+                if _ILLEGAL.search(value):
+                    value = _ILLEGAL.sub("", value)
+                value = value[:32767]
                 if not value:
-                    out.append(f'<c r="{ref}"{s} t="inlineStr"></c>')
+                    out.append(f'<c r="{letters[col]}{r}"{s} t="inlineStr"></c>')
                     continue
-                space = ' xml:space="preserve"' if value != value.strip() else ""
+                space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+                ref = letters[col]
                 out.append(
-                    f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+                    f'<c r="{ref}{r}"{s} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
                 )
             elif value is None:
-                if style is not None:
-                    out.append(f'<c r="{ref}"{s} t="n"></c>')
-            elif isinstance(value, bool):
-                out.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
-            elif type(value) in (int, float) and math.isfinite(value):
-                out.append(f'<c r="{ref}"{s} t="n"><v>{"%.16g" % value}</v></c>')  # noqa: UP031 - openpyxl's format
+                if s:
+                    out.append(f'<c r="{letters[col]}{r}"{s} t="n"></c>')
+            elif kind is bool:
+                out.append(f'<c r="{letters[col]}{r}"{s} t="b"><v>{int(value)}</v></c>')
+            elif (kind is int or kind is float) and math.isfinite(value):
+                out.append(f'<c r="{letters[col]}{r}"{s} t="n"><v>{"%.16g" % value}</v></c>')  # noqa: UP031 - openpyxl's format
             else:
                 raise _Unusual
         out.append("</row>")

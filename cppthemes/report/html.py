@@ -220,6 +220,32 @@ def passages_html(passages: dict[str, list[dict[str, Any]]], env: Environment) -
     }
 
 
+def heat_html(rows: list[dict[str, Any]], columns: int) -> Markup:
+    """The heatmap table's rows (workspace.heat_rows) as the template's loop wrote them:
+    3,600 cells on swda-small, a third of rendering the page through Jinja."""
+    e = _escape
+    out = []
+    for row in rows:
+        if "theme" in row:
+            out.append(
+                f'<tr class="theme-row"><th colspan="{columns + 1}">{e(row["theme"])}</th></tr>\n'
+            )
+            continue
+        code = e(row["code"]["id"])
+        out.append(
+            f'<tr><th scope="row"><a href="#{code}">{code}</a> {e(row["code"]["label"])}</th>'
+        )
+        for cell in row["cells"]:
+            dark = ' class="dark"' if cell["dark"] else ""
+            out.append(
+                f'<td style="background: {e(cell["colour"])}"{dark}><a href="#list-{code}" '
+                f'data-code="{code}" data-group="{e(cell["group"])}" title="{e(cell["title"])}">'
+                f"{e(cell['count'])}</a></td>"
+            )
+        out.append("</tr>\n")
+    return Markup("".join(out))
+
+
 def render_html(result: Result) -> str:
     ctx = build_context(result)
     env = _environment(cached=True)
@@ -229,6 +255,7 @@ def render_html(result: Result) -> str:
         ctx=ctx,
         ws=ws,
         passages_html=passages_html(ws.passages, env),
+        heat_html=heat_html(ws.heat_rows, len(ws.heat_columns)),
         figures=_figures(result, ctx),
         script=_script(),
     )
