@@ -10,20 +10,56 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cppthemes.export.qdpx import render_qdc, render_qdpx
-from cppthemes.export.tables import codes_csv, passages_csv
-from cppthemes.export.xlsx import render_xlsx
 from cppthemes.records import Result
-from cppthemes.report import render_html, render_markdown
 
 Rendered = dict[str, str | bytes]
 Export = Callable[[Result], Rendered]
 
+# Each writer imports its module when it runs, so that importing this table (every command
+# does, through cppthemes/runfolder.py) loads neither lxml, openpyxl nor Jinja.
+
+
+def _qdpx(r: Result) -> Rendered:
+    from cppthemes.export.qdpx import render_qdpx
+
+    return {"project.qdpx": render_qdpx(r)}
+
+
+def _qdc(r: Result) -> Rendered:
+    from cppthemes.export.qdpx import render_qdc
+
+    return {"codebook.qdc": render_qdc(r)}
+
+
+def _csv(r: Result) -> Rendered:
+    from cppthemes.export.tables import codes_csv, passages_csv
+
+    return {"codes.csv": codes_csv(r), "passages.csv": passages_csv(r)}
+
+
+def _xlsx(r: Result) -> Rendered:
+    from cppthemes.export.xlsx import render_xlsx
+
+    return {"tables.xlsx": render_xlsx(r)}
+
+
+def _html(r: Result) -> Rendered:
+    from cppthemes.report.html import render_html
+
+    return {"report.html": render_html(r)}
+
+
+def _md(r: Result) -> Rendered:
+    from cppthemes.report.markdown import render_markdown
+
+    return {"report.md": render_markdown(r)}
+
+
 EXPORTS: dict[str, Export] = {
-    "qdpx": lambda r: {"project.qdpx": render_qdpx(r)},
-    "qdc": lambda r: {"codebook.qdc": render_qdc(r)},
-    "csv": lambda r: {"codes.csv": codes_csv(r), "passages.csv": passages_csv(r)},
-    "xlsx": lambda r: {"tables.xlsx": render_xlsx(r)},
-    "html": lambda r: {"report.html": render_html(r)},
-    "md": lambda r: {"report.md": render_markdown(r)},
+    "qdpx": _qdpx,
+    "qdc": _qdc,
+    "csv": _csv,
+    "xlsx": _xlsx,
+    "html": _html,
+    "md": _md,
 }
