@@ -351,6 +351,10 @@ class _Emitter(RoundTripEmitter):
         self.whitespace = False
         self.indention = False
         width = self.best_width
+        if self.column + len(text) <= width:  # ends within the line: no fold anywhere
+            write(text)
+            self.column += len(text)
+            return True
         indent = self.indent
         spaces = 0  # the length of the run of spaces just written
         for token in _TOKENS.findall(text):
@@ -381,6 +385,12 @@ class _Emitter(RoundTripEmitter):
         self.write_indicator("'", True)
         write = self.sink.write
         width = self.best_width
+        quoted = text.replace("'", "''")
+        if self.column + len(quoted) <= width:  # ends within the line: no fold anywhere
+            write(quoted)
+            self.column += len(quoted)
+            self.write_indicator("'", False)
+            return
         position = 0
         end_of_text = len(text)
         for token in _QUOTED_TOKENS.findall(text):
