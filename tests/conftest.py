@@ -207,6 +207,24 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
+@pytest.fixture(scope="session")
+def fake_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One user cache for a module's fake-model runs of the same transcripts (opt-in).
+
+    A run fills the user cache with the transcripts' sentences, counted terms (spaCy) and
+    vectors; a test's own cold cache (``_isolated_cache``) makes every run count them again.
+    Modules whose tests are about decisions, not caches (test_refine: one run, then a refine
+    per edit, as an analyst's cache would be warm) share this one through
+    ``use_fake_model_cache``. Tests of the caches themselves keep their own cold one.
+    """
+    return tmp_path_factory.mktemp("fake-model-cache")
+
+
+def use_fake_model_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """Point the user cache at ``cache`` (``fake_model_cache``) for the rest of a test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+
 TOPICS = {
     "garden": [
         "I water the tomatoes in the garden every morning before work",

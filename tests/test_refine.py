@@ -11,15 +11,20 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from cppthemes.cli.app import app
-from tests.conftest import SAMPLE, use_fake_model
+from tests.conftest import SAMPLE, use_fake_model, use_fake_model_cache
 
 runner = CliRunner()
 FAST = ["--set", "cluster.stability_resamples=2"]
 
 
 @pytest.fixture(autouse=True)
-def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_model(
+    monkeypatch: pytest.MonkeyPatch, fake_model_cache: Path, _isolated_cache: None
+) -> None:
+    # After _isolated_cache (a dependency): every run and refine here shares one warm user
+    # cache (conftest.fake_model_cache), as an analyst's refine finds the run's cache.
     use_fake_model(monkeypatch)
+    use_fake_model_cache(monkeypatch, fake_model_cache)
 
 
 def invoke(*args: str):
@@ -44,9 +49,10 @@ def _audit(run_dir: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_run(tmp_path_factory: pytest.TempPathFactory, fake_model_cache: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         use_fake_model(mp)
+        use_fake_model_cache(mp, fake_model_cache)
         out = tmp_path_factory.mktemp("loop") / "run"
         # Two stability resamples instead of ten: the same code path, a fraction of the time.
         args = ["run", str(SAMPLE), "--out", str(out), "-q", *FAST]
@@ -66,7 +72,9 @@ def _edit(run_dir: Path, edit) -> None:
 
 
 @pytest.fixture(scope="module")
-def refined(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def refined(
+    first_run: Path, tmp_path_factory: pytest.TempPathFactory, fake_model_cache: Path
+) -> dict:
     """A copy of the first run, edited (rename, merge, split, discard, seed), then refined."""
     run_dir = tmp_path_factory.mktemp("refined") / "run"
     shutil.copytree(first_run, run_dir)
@@ -92,6 +100,7 @@ def refined(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     edited_text = (run_dir / "codebook.yaml").read_text()
     with pytest.MonkeyPatch.context() as mp:
         use_fake_model(mp)
+        use_fake_model_cache(mp, fake_model_cache)
         result = runner.invoke(app, ["refine", str(run_dir), "-q"])
     assert result.exit_code == 0, result.output
     book = YAML(typ="safe").load((run_dir / "codebook.yaml").read_text())
