@@ -248,7 +248,9 @@ def test_run_json_timings_cover_startup_and_writing(
 
 
 def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
-    """The analyst's rerun (every vector cached) never imports the heavy libraries."""
+    """The analyst's rerun (every vector cached) never imports the heavy libraries: not on
+    the same settings, nor with other cluster and label settings (the Ward trees are read
+    back, the themes' small tree is cppthemes/cluster/smalltree.py's, not SciPy's)."""
     import subprocess
 
     corpus = write_corpus(tmp_path / "corpus")
@@ -256,21 +258,27 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
         "import sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli.app import app\n"
         "try:\n"
         f"    app(['run', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '-q',"
-        f" '--cache-dir', {str(tmp_path / 'cache')!r}])\n"
+        f" '--cache-dir', {str(tmp_path / 'cache')!r}, *sys.argv[1:]])\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
         "heavy = ['torch', 'sentence_transformers', 'spacy', 'sklearn', 'matplotlib',"
-        " 'transformers']\n"
+        " 'transformers', 'scipy.cluster', 'scipy.spatial', 'scipy.optimize', 'onnxruntime']\n"
         "print('HEAVY=' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parents[1]
+    other = ["--set", "cluster.min_size=2", "--set", "label.keyphrases=8"]
     runs = [
         subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=300
+            [sys.executable, "-c", script, *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=300,
         )
-        for _ in range(2)
+        for args in ([], [], other)
     ]
-    assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
-    first, second = (r.stdout.strip().splitlines()[-1] for r in runs)
-    assert "spacy" in first  # the first run counted phrases
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
+    first, second, third = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert "spacy" in first and "scipy.cluster" in first  # counted phrases, built trees
     assert second == "HEAVY="  # the rerun: nothing heavy
+    assert third == "HEAVY="  # other settings: the same trees, cut elsewhere
