@@ -282,3 +282,37 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
     assert "spacy" in first and "scipy.cluster" in first  # counted phrases, built trees
     assert second == "HEAVY="  # the rerun: nothing heavy
     assert third == "HEAVY="  # other settings: the same trees, cut elsewhere
+
+
+def test_the_console_script_skips_teardown_but_runs_exit_handlers(tmp_path: Path) -> None:
+    """cli.main ends the process at once after the command (os._exit), yet exit handlers
+    run, every message is flushed, and the exit code is the command's."""
+    import subprocess
+
+    corpus = write_corpus(tmp_path / "corpus")
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli import app as cli\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('yes'))\n"
+        "sys.argv = ['cppthemes', *sys.argv[1:]]; cli.main()\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "run"
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "run", str(corpus), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert marker.read_text() == "yes"
+    assert str(out / "run.json") in ok.stdout  # the list of files written, flushed
+    bad = subprocess.run(
+        [sys.executable, "-c", script, "run", str(tmp_path / "missing"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert bad.returncode != 0 and "error" in bad.stderr.lower()
