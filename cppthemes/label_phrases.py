@@ -28,16 +28,18 @@ def class_scores(
     matrix = as_matrix(terms)
     if not len(matrix) or not groups or not len(matrix.vocab):  # no candidate phrase anywhere
         return [[] for _ in groups]
-    per_passage, vocab = matrix.counts, matrix.vocab
+    vocab = matrix.vocab
     in_group = np.zeros(len(matrix), dtype=bool)
-    rows = []
+    rows, used = [], []
     for group in groups:
         idx = np.asarray(group, dtype=int)
         in_group[idx] = True
-        rows.append(per_passage[idx].sum(axis=0))
+        sums, df = matrix.group_counts(idx)
+        rows.append(sums)
+        used.append(df)
     rest = np.flatnonzero(~in_group)
     if len(rest):
-        rows.append(per_passage[rest].sum(axis=0))
+        rows.append(matrix.group_counts(rest)[0])
     counts = np.asarray(np.vstack(rows), dtype=np.float64)
     words_per_class = counts.sum(axis=1, keepdims=True)
     tf = counts / np.maximum(words_per_class, 1.0)
@@ -47,7 +49,7 @@ def class_scores(
     out: list[list[tuple[str, float]]] = []
     for g, group in enumerate(groups):
         idx = np.asarray(group, dtype=int)
-        df = np.asarray((per_passage[idx] > 0).sum(axis=0)).ravel()
+        df = used[g]
         needed = 2 if len(idx) > 1 else 1
         # Rank by score, then by phrase so ties break the same way in every run.
         order = sorted(
