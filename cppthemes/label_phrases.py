@@ -264,11 +264,11 @@ def acronyms(texts: Sequence[str]) -> frozenset[str]:
 
     every: Counter[str] = Counter()
     upper: Counter[str] = Counter()
-    for text in texts:
-        for word in re.findall(r"[^\W\d_]{2,}", text):
-            lower = word.lower()
-            every[lower] += 1
-            upper[lower] += word.isupper()
+    # Each distinct spelling once (Counter counts in C): a word cannot span the line breaks.
+    for word, n in Counter(re.findall(r"[^\W\d_]{2,}", "\n".join(texts))).items():
+        lower = word.lower()
+        every[lower] += n
+        upper[lower] += n if word.isupper() else 0
     return frozenset(w for w, n in every.items() if upper[w] >= 0.8 * n)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from cppthemes.cluster import smalltree
 from cppthemes.config import LabelConfig, ThemesConfig
-from cppthemes.label import Embed, Terms, keyphrases, prevalence
+from cppthemes.label import Embed, Terms, keyphrases, metadata_values, prevalence
 from cppthemes.label_phrases import name_phrases, phrase_label
 from cppthemes.records import Code, Passage, Theme
 
@@ -173,6 +173,7 @@ def group_codes(
         named = name_phrases(terms, ordered, theme_centres, lcfg, None)
     width = max(2, len(str(len(order))))
     n_transcripts = len({p.transcript_id for p in passages})
+    values = metadata_values(passages)
     taken: set[str] = {c.label for c in codes}
     themes: list[Theme] = []
     for rank, t in enumerate(order):
@@ -182,7 +183,7 @@ def group_codes(
                 id=theme_id,
                 label=phrase_label(phrases[rank], taken, theme_id, frozenset(), named[rank]),
                 code_ids=tuple(code_lists[t]),
-                prevalence=prevalence(members[t], passages, n_transcripts),
+                prevalence=prevalence(members[t], passages, n_transcripts, values),
             )
         )
     return themes
