@@ -317,3 +317,13 @@ def test_the_console_script_skips_teardown_but_runs_exit_handlers(tmp_path: Path
         timeout=300,
     )
     assert bad.returncode != 0 and "error" in bad.stderr.lower()
+    # Under a profiler the ordinary exit: cProfile writes its file after main returns.
+    prof = tmp_path / "x.prof"
+    profiled = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "cppthemes", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert profiled.returncode == 0 and prof.stat().st_size > 0, profiled.stderr[-2000:]

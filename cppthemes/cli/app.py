@@ -371,16 +371,22 @@ def main() -> None:
     ends without the interpreter's teardown: freeing a run's modules and objects took 0.3-0.5 s
     of a rerun's wall time on the 2-core machine, after run.json's timings were taken (so no
     stage could account for it). The exit handlers (logging's, openpyxl's temporary files)
-    still run, and the output streams are flushed; an exit with a message, or an exception,
-    takes Python's ordinary way out.
+    still run, and the output streams are flushed; an exit with a message, an exception, or a
+    process under a profiler, tracer or coverage (which write their results after this
+    returns: ``python -m cProfile -m cppthemes``) takes Python's ordinary way out.
     """
     try:
         app()
     except SystemExit as exc:
-        if exc.code is not None and not isinstance(exc.code, int):
+        if (exc.code is not None and not isinstance(exc.code, int)) or _observed():
             raise
         _exit_now(exc.code or 0)
-    _exit_now(0)
+    if not _observed():
+        _exit_now(0)
+
+
+def _observed() -> bool:
+    return sys.getprofile() is not None or sys.gettrace() is not None
 
 
 def _exit_now(code: int) -> NoReturn:
