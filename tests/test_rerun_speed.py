@@ -327,3 +327,16 @@ def test_the_console_script_skips_teardown_but_runs_exit_handlers(tmp_path: Path
         timeout=300,
     )
     assert profiled.returncode == 0 and prof.stat().st_size > 0, profiled.stderr[-2000:]
+    # A thread still running (not a daemon) is joined, as Python's ordinary exit does.
+    joined = tmp_path / "thread-finished"
+    threaded = (
+        "import sys, threading, time\nfrom cppthemes.cli import app as cli\n"
+        "def late():\n    time.sleep(0.5)\n"
+        f"    open({str(joined)!r}, 'w').write('yes')\n"
+        "threading.Thread(target=late).start()\n"
+        "sys.argv = ['cppthemes', '--version']; cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", threaded], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert done.returncode == 0 and joined.read_text() == "yes", done.stderr[-2000:]

@@ -371,9 +371,10 @@ def main() -> None:
     ends without the interpreter's teardown: freeing a run's modules and objects took 0.3-0.5 s
     of a rerun's wall time on the 2-core machine, after run.json's timings were taken (so no
     stage could account for it). The exit handlers (logging's, openpyxl's temporary files)
-    still run, and the output streams are flushed; an exit with a message, an exception, or a
+    still run, and the output streams are flushed; an exit with a message, an exception, a
     process under a profiler, tracer or coverage (which write their results after this
-    returns: ``python -m cProfile -m cppthemes``) takes Python's ordinary way out.
+    returns: ``python -m cProfile -m cppthemes``), or one with a thread still running takes
+    Python's ordinary way out.
     """
     try:
         app()
@@ -386,7 +387,14 @@ def main() -> None:
 
 
 def _observed() -> bool:
-    return sys.getprofile() is not None or sys.gettrace() is not None
+    """Whether Python's ordinary exit is owed: a profiler or tracer writes its results after
+    ``main`` returns, and a thread still running (not a daemon) is joined by it."""
+    import threading
+
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return True
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
 
 
 def _exit_now(code: int) -> NoReturn:
