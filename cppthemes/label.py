@@ -10,7 +10,7 @@ step and its settings.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -62,20 +62,31 @@ __all__ = [
 ]
 
 
+def metadata_values(passages: Sequence[Passage]) -> dict[str, set[str]]:
+    """Every metadata field of the corpus's passages and the values it takes."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for p in passages:
+        for key, value in p.metadata.items():
+            values[key].add(value)
+    return values
+
+
 def prevalence(
-    members: Sequence[int], passages: Sequence[Passage], transcripts_total: int
+    members: Sequence[int],
+    passages: Sequence[Passage],
+    transcripts_total: int,
+    values: Mapping[str, set[str]] | None = None,
 ) -> Prevalence:
     """Passages, distinct people and transcripts, and passages per metadata value.
 
     People are counted by `people.person_of`: manifest participant ids, else a name-like
     speaker label once across the study ("Maria" in wave 1 and wave 2 is one person), else a
-    generic label ("P3", "Speaker 2") once per transcript.
+    generic label ("P3", "Speaker 2") once per transcript. ``values``: `metadata_values` of
+    ``passages``, when the caller asks for many codes (it was read again for each).
     """
     chosen = [passages[i] for i in members]
-    values: dict[str, set[str]] = defaultdict(set)
-    for p in passages:
-        for key, value in p.metadata.items():
-            values[key].add(value)
+    if values is None:
+        values = metadata_values(passages)
     by_metadata: dict[str, dict[str, int]] = {}
     for key in sorted(values):
         counts = Counter(p.metadata.get(key, "") for p in chosen)
@@ -154,6 +165,7 @@ def label(
     width = max(2, len(str(assignment.n_clusters)))
     ids = [f"C{c + 1:0{width}d}" for c in range(assignment.n_clusters)]
     caps = acronyms([p.text for p in passages])
+    values = metadata_values(passages)
     turns = {t.id: t.turns for t in transcripts}
     texts = {t.id: t.plain_text for t in transcripts}
     taken: set[str] = set()
@@ -178,7 +190,7 @@ def label(
                 keyphrases=tuple(phrases[c]),
                 passage_ids=tuple(passages[i].id for i in members),
                 quotes=tuple(quotes),
-                prevalence=prevalence(members, passages, n_transcripts),
+                prevalence=prevalence(members, passages, n_transcripts, values),
                 coherence=round(coherence, 4),
                 distinctiveness=round(distinct, 4),
                 nearest_code=ids[nearest] if nearest is not None else None,

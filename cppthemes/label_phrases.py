@@ -28,16 +28,18 @@ def class_scores(
     matrix = as_matrix(terms)
     if not len(matrix) or not groups or not len(matrix.vocab):  # no candidate phrase anywhere
         return [[] for _ in groups]
-    per_passage, vocab = matrix.counts, matrix.vocab
+    vocab = matrix.vocab
     in_group = np.zeros(len(matrix), dtype=bool)
-    rows = []
+    rows, used = [], []
     for group in groups:
         idx = np.asarray(group, dtype=int)
         in_group[idx] = True
-        rows.append(per_passage[idx].sum(axis=0))
+        sums, df = matrix.group_counts(idx)
+        rows.append(sums)
+        used.append(df)
     rest = np.flatnonzero(~in_group)
     if len(rest):
-        rows.append(per_passage[rest].sum(axis=0))
+        rows.append(matrix.group_counts(rest)[0])
     counts = np.asarray(np.vstack(rows), dtype=np.float64)
     words_per_class = counts.sum(axis=1, keepdims=True)
     tf = counts / np.maximum(words_per_class, 1.0)
@@ -47,7 +49,7 @@ def class_scores(
     out: list[list[tuple[str, float]]] = []
     for g, group in enumerate(groups):
         idx = np.asarray(group, dtype=int)
-        df = np.asarray((per_passage[idx] > 0).sum(axis=0)).ravel()
+        df = used[g]
         needed = 2 if len(idx) > 1 else 1
         # Rank by score, then by phrase so ties break the same way in every run.
         order = sorted(
@@ -262,11 +264,11 @@ def acronyms(texts: Sequence[str]) -> frozenset[str]:
 
     every: Counter[str] = Counter()
     upper: Counter[str] = Counter()
-    for text in texts:
-        for word in re.findall(r"[^\W\d_]{2,}", text):
-            lower = word.lower()
-            every[lower] += 1
-            upper[lower] += word.isupper()
+    # Each distinct spelling once (Counter counts in C): a word cannot span the line breaks.
+    for word, n in Counter(re.findall(r"[^\W\d_]{2,}", "\n".join(texts))).items():
+        lower = word.lower()
+        every[lower] += n
+        upper[lower] += n if word.isupper() else 0
     return frozenset(w for w, n in every.items() if upper[w] >= 0.8 * n)
 
 

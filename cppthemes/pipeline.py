@@ -38,6 +38,7 @@ from cppthemes.records import Account, Code, Passage, Result, SegmentStats, Skip
 from cppthemes.runinfo import Embedded, Findings, run_info
 from cppthemes.segment import embedding_chunks, segment, spacy_sentences
 from cppthemes.sentcache import CachedSentences
+from cppthemes.tokencache import TokenCounts
 
 Progress = Callable[[str, int, int], None]
 Sentences = Callable[[str], list[tuple[int, int]]]
@@ -76,11 +77,15 @@ def run(
     run_cfg = model_relative(used_cfg, scale_of(model))
     texts = SideTexts(model, cache)
     sentences = sentencizer(run_cfg, cache)
+    notify("segment", 0, len(transcripts))
+    counts = token_counts(transcripts, model, cache)
     passages, stats, accounts, warned = segment_corpus(
-        paths, corpus, transcripts, run_cfg, model, sentences, texts, notify
+        paths, corpus, transcripts, run_cfg, counts, sentences, texts, notify
     )
     lap("segment")
-    vectors, embedded = embed_passages(passages, run_cfg, model, cache, sentences, encoder, notify)
+    vectors, embedded = embed_passages(
+        passages, run_cfg, model, cache, sentences, encoder, notify, counts
+    )
     lap("embed")
     verdicts = remembered_verdicts(passages, cache)
     coder = make_coder(passages, vectors, transcripts, run_cfg, texts, cache, notify, lap)
@@ -199,12 +204,21 @@ def sentencizer(cfg: Config, cache: EmbeddingCache | None) -> Sentences:
     return sentences
 
 
+def token_counts(
+    transcripts: Sequence[Transcript], model: Embedder, cache: EmbeddingCache | None
+) -> TokenCounts:
+    """The model's token counts, every turn's looked up or counted (one batched tokenizer
+    call for those not known), remembered beside the cache (cppthemes/tokencache.py)."""
+    turns = [turn.text for tr in transcripts for turn in tr.turns]
+    return TokenCounts(model, cache.path.parent if cache is not None else None, turns)
+
+
 def segment_corpus(
     paths: Sequence[str | Path],
     corpus: Corpus,
     transcripts: Sequence[Transcript],
     cfg: Config,
-    model: Embedder,
+    count_tokens: Callable[[str], int],
     sentences: Sentences,
     texts: SideTexts,
     notify: Progress,
@@ -213,14 +227,10 @@ def segment_corpus(
 
     Raises with ``ingest.strict`` and a warning, and when no passage is left to code.
     """
-    notify("segment", 0, len(transcripts))
-    count_many = getattr(model, "count_tokens_many", None)
-    if count_many is not None:  # one batched tokenizer call instead of one per turn
-        count_many([turn.text for tr in transcripts for turn in tr.turns])
     passages, stats = segment(
         transcripts,
         cfg.segment,
-        count_tokens=model.count_tokens,
+        count_tokens=count_tokens,
         sentencizer=sentences,
         embed=texts,
     )
@@ -244,15 +254,19 @@ def embed_passages(
     sentences: Sentences,
     encoder: ChunkEncoder | None,
     notify: Progress,
+    counts: TokenCounts | None = None,
 ) -> tuple[np.ndarray, Embedded]:
     """One vector per passage (long passages embedded in pieces and pooled), and counts."""
+    count_tokens = counts if counts is not None else model.count_tokens
     chunks = embedding_chunks(
-        passages, cfg.segment, count_tokens=model.count_tokens, sentencizer=sentences
+        passages, cfg.segment, count_tokens=count_tokens, sentencizer=sentences
     )
     pieces = sum(len(c) for c in chunks)
     notify("embed", 0, pieces)
     if isinstance(sentences, CachedSentences):
         sentences.save()
+    if counts is not None:
+        counts.save()
     own_encoder = open_encoder(cfg.embed) if encoder is None else None
     try:
         vectors, cached = embed_chunked(

@@ -140,8 +140,31 @@ _KINDS: dict[frozenset[str], dict[str, str | None]] = {}
 _MEMO_MAX = 200_000  # texts remembered per set; then the memo starts afresh
 
 
+# By the identity of the store and the blocked-word set (both kept alive here, so their ids
+# are not reused): a dict lookup by the set itself compares two equal sets of hundreds of
+# words whenever the caller's set is another object than the key, and quotes ask thousands
+# of times per run.
+_BY_ID: dict[tuple[int, int], tuple[object, frozenset[str], Any]] = {}
+
+
+def _identical(store: object, blocked: frozenset[str]) -> Any:
+    entry = _BY_ID.get((id(store), id(blocked)))
+    if entry is not None and entry[0] is store and entry[1] is blocked:
+        return entry[2]
+    return None
+
+
+def _keep(store: object, blocked: frozenset[str], value: Any) -> None:
+    if len(_BY_ID) > 256:
+        _BY_ID.clear()
+    _BY_ID[(id(store), id(blocked))] = (store, blocked, value)
+
+
 def _memo(store: dict[frozenset[str], dict[str, Any]], blocked: frozenset[str]) -> dict[str, Any]:
-    memo = store.setdefault(blocked, {})
+    memo = _identical(store, blocked)
+    if memo is None:
+        memo = store.setdefault(blocked, {})
+        _keep(store, blocked, memo)
     if len(memo) > _MEMO_MAX:
         memo.clear()
     return memo
@@ -154,10 +177,14 @@ _SET_NAMES: dict[frozenset[str], str] = {}
 
 
 def _set_name(blocked: frozenset[str]) -> str:
+    name = _identical(_SET_NAMES, blocked)
+    if name is not None:
+        return str(name)
     name = _SET_NAMES.get(blocked)
     if name is None:
         words = "\n".join(sorted(blocked)).encode("utf-8", "surrogatepass")
         name = _SET_NAMES[blocked] = hashlib.sha256(words).hexdigest()[:32]
+    _keep(_SET_NAMES, blocked, name)
     return name
 
 

@@ -88,11 +88,13 @@ BACKCHANNEL = frozenset(
 )
 
 
+_FACILITATOR_KEYS = frozenset(n.lower() for n in FACILITATOR_LABELS)
+
+
 def role_of(speaker: str, cfg: SegmentConfig | None = None) -> Role:
     """Facilitator if the speaker label is a facilitator label (``FACILITATOR_LABELS``, any
     case): for turns of records built without ingest, which decides every speaker's role."""
-    names = {n.lower() for n in FACILITATOR_LABELS}
-    return "facilitator" if speaker.strip().lower() in names else "participant"
+    return "facilitator" if speaker.strip().lower() in _FACILITATOR_KEYS else "participant"
 
 
 def speaker_role(transcript: Transcript, speaker: str, cfg: SegmentConfig) -> Role:
@@ -102,9 +104,20 @@ def speaker_role(transcript: Transcript, speaker: str, cfg: SegmentConfig) -> Ro
 
 
 def is_substantive(text: str, min_words: int) -> bool:
-    """True when the turn says something beyond back-channel words."""
-    words = [w.lower().strip("'’-") for w in WORD.findall(strip_nonspeech(text))]
-    return sum(1 for w in words if w and w not in BACKCHANNEL) >= min_words
+    """True when the turn says something beyond back-channel words.
+
+    Stops at the ``min_words``-th such word: a long turn is not read to its end (segmentation
+    and the accounts ask this of every turn, a tenth of a rerun's segment stage)."""
+    if min_words <= 0:
+        return True
+    found = 0
+    for match in WORD.finditer(strip_nonspeech(text)):
+        word = match.group().lower().strip("'’-")
+        if word and word not in BACKCHANNEL:
+            found += 1
+            if found >= min_words:
+                return True
+    return False
 
 
 def _line_of(transcript: Transcript, char: int) -> int:

@@ -83,8 +83,6 @@ def key(texts: Iterable[str], cfg: LabelConfig, names: Sequence[str]) -> str:
 
 def load(folder: Path, name: str, rows: int) -> TermMatrix | None:
     """The cached matrix ``name``, or None when it is missing, damaged or of another shape."""
-    from scipy import sparse
-
     from cppthemes.label import TermMatrix
 
     path = folder / FOLDER / f"{name}.npz"
@@ -92,27 +90,27 @@ def load(folder: Path, name: str, rows: int) -> TermMatrix | None:
         with np.load(path, allow_pickle=False) as data:
             vocab = json.loads(bytes(data["vocab"]).decode("utf-8"))
             shape = (int(data["shape"][0]), int(data["shape"][1]))
-            counts = sparse.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=shape)
-    except (OSError, ValueError, KeyError):
-        return None
-    if shape[0] != rows or len(vocab) != shape[1]:
+            if shape[0] != rows or len(vocab) != shape[1]:
+                return None
+            # Checked as a CSR matrix of this shape (a ValueError for damaged arrays).
+            matrix = TermMatrix((data["data"], data["indices"], data["indptr"], shape), vocab)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
     os.utime(path)  # recently used: kept by the pruning below
-    return TermMatrix(counts, vocab)
+    return matrix
 
 
 def store(folder: Path, name: str, matrix: TermMatrix) -> None:
     """Write the matrix atomically (temporary file, rename); keep the ``KEEP`` newest."""
-    counts = matrix.counts
     vocab = json.dumps([str(v) for v in matrix.vocab], ensure_ascii=False).encode("utf-8")
 
     def write(tmp: Path) -> None:
         np.savez(
             tmp,
-            data=counts.data,
-            indices=counts.indices,
-            indptr=counts.indptr,
-            shape=np.asarray(counts.shape, dtype=np.int64),
+            data=matrix.data,
+            indices=matrix.indices,
+            indptr=matrix.indptr,
+            shape=np.asarray(matrix.shape, dtype=np.int64),
             vocab=np.frombuffer(vocab, dtype=np.uint8),
         )
 

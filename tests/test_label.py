@@ -371,3 +371,33 @@ def test_label_quotes_come_from_the_passages_closest_to_the_centre() -> None:
     index = {p.id: i for i, p in enumerate(passages)}
     assert len(quotes) == 5 and all(index[q.passage_id] in closest for q in quotes)
     assert len({q.transcript_id for q in quotes}) == 5  # spread over files
+
+
+def test_term_matrix_without_scipy_sums_as_scipy_does() -> None:
+    """TermMatrix keeps the CSR arrays itself (no scipy.sparse import on a rerun); its group
+    sums and document counts are SciPy's, and ``counts`` is the same SciPy matrix."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(4)
+    words = [f"w{i}" for i in range(40)]
+    lists = [[str(w) for w in rng.choice(words, size=int(rng.integers(0, 12)))] for _ in range(80)]
+    matrix = TermMatrix.from_lists(lists)
+    reference = sparse.csr_matrix(matrix.counts)
+    dense = np.zeros(matrix.shape, dtype=np.int64)
+    for r, terms in enumerate(lists):
+        for t in terms:
+            dense[r, list(matrix.vocab).index(t)] += 1
+    assert np.array_equal(reference.toarray(), dense)
+    for r in range(len(lists)):  # each row's columns in order, as sort_indices leaves them
+        row = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]]
+        assert list(row) == sorted(row)
+        assert matrix[r] == sorted(set(lists[r]))
+    for rows in ([], [0], [3, 1, 2], list(range(80)), [5, 5, 9]):
+        idx = np.asarray(rows, dtype=int)
+        sums, used = matrix.group_counts(idx)
+        assert np.array_equal(sums, np.asarray(reference[idx].sum(axis=0)).ravel())
+        assert np.array_equal(used, np.asarray((reference[idx] > 0).sum(axis=0)).ravel())
+    with pytest.raises(ValueError):
+        TermMatrix((matrix.data, matrix.indices, matrix.indptr[:-1], matrix.shape), matrix.vocab)
+    with pytest.raises(ValueError):
+        TermMatrix((matrix.data, matrix.indices + 100, matrix.indptr, matrix.shape), matrix.vocab)

@@ -113,3 +113,20 @@ def test_content_free_joins_the_bin_only_when_asked() -> None:
     asked = procedural.detect(passages, cfg=ClusterConfig(procedural_content_free=True))
     assert asked.kinds[passages[0].id] == "content-free"
     assert not procedural.quotable(passages[0].text)  # never quoted either way
+
+
+def test_memo_by_identity_serves_equal_sets_alike() -> None:
+    """Two equal blocked-word sets (different objects) share one memo and one set name; a
+    store replaced (as tests do) is not confused with the old one."""
+    from cppthemes import procedural as proc
+
+    words = ["the", "a", "and", *[f"w{i}" for i in range(300)]]
+    one, two = frozenset(words), frozenset(list(reversed(words)))
+    assert one == two and one is not two
+    text = "Thank you so much for coming in today."
+    assert proc.kind_of(text, one) == proc.kind_of(text, two) == proc._kind(text, one)
+    assert proc._memo(proc._KINDS, one) is proc._memo(proc._KINDS, two)
+    assert proc._set_name(one) == proc._set_name(two)
+    fresh: dict[frozenset[str], dict[str, object]] = {}
+    assert proc._memo(fresh, one) is fresh[one]
+    assert proc._memo(fresh, one) is not proc._memo(proc._KINDS, one)

@@ -69,7 +69,7 @@ def test_linkcache_hit_reads_the_tree_back(tmp_path: Path, monkeypatch: pytest.M
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("the tree was built again")
 
-    monkeypatch.setattr(fastward, "linkage", fail)
+    monkeypatch.setattr(fastward, "build_tree", fail)
     with linkcache.caching(tmp_path):
         assert np.array_equal(fastward.ward(x, 5), fastward.cut(_tree(x), len(x), 5))
 

@@ -248,7 +248,10 @@ def test_run_json_timings_cover_startup_and_writing(
 
 
 def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
-    """The analyst's rerun (every vector cached) never imports the heavy libraries."""
+    """The analyst's rerun (every vector cached) never imports the heavy libraries, SciPy
+    included: not on the same settings, nor with other cluster and label settings (the Ward
+    trees are read back, the themes' small tree is cppthemes/cluster/smalltree.py's, the
+    phrase counts are summed with NumPy, token counts come from tokencache)."""
     import subprocess
 
     corpus = write_corpus(tmp_path / "corpus")
@@ -256,21 +259,84 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
         "import sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli.app import app\n"
         "try:\n"
         f"    app(['run', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '-q',"
-        f" '--cache-dir', {str(tmp_path / 'cache')!r}])\n"
+        f" '--cache-dir', {str(tmp_path / 'cache')!r}, *sys.argv[1:]])\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
         "heavy = ['torch', 'sentence_transformers', 'spacy', 'sklearn', 'matplotlib',"
-        " 'transformers']\n"
+        " 'transformers', 'scipy', 'onnxruntime']\n"
         "print('HEAVY=' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parents[1]
+    other = ["--set", "cluster.min_size=2", "--set", "label.keyphrases=8"]
     runs = [
         subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=300
+            [sys.executable, "-c", script, *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=300,
         )
-        for _ in range(2)
+        for args in ([], [], other)
     ]
-    assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
-    first, second = (r.stdout.strip().splitlines()[-1] for r in runs)
-    assert "spacy" in first  # the first run counted phrases
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
+    first, second, third = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert "spacy" in first and "scipy" in first  # counted phrases, built trees
     assert second == "HEAVY="  # the rerun: nothing heavy
+    assert third == "HEAVY="  # other settings: the same trees, cut elsewhere
+
+
+def test_the_console_script_skips_teardown_but_runs_exit_handlers(tmp_path: Path) -> None:
+    """cli.main ends the process at once after the command (os._exit), yet exit handlers
+    run, every message is flushed, and the exit code is the command's."""
+    import subprocess
+
+    corpus = write_corpus(tmp_path / "corpus")
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, sys\n" + FAKE_MODEL_SCRIPT + "from cppthemes.cli import app as cli\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('yes'))\n"
+        "sys.argv = ['cppthemes', *sys.argv[1:]]; cli.main()\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "run"
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "run", str(corpus), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert marker.read_text() == "yes"
+    assert str(out / "run.json") in ok.stdout  # the list of files written, flushed
+    bad = subprocess.run(
+        [sys.executable, "-c", script, "run", str(tmp_path / "missing"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert bad.returncode != 0 and "error" in bad.stderr.lower()
+    # Under a profiler the ordinary exit: cProfile writes its file after main returns.
+    prof = tmp_path / "x.prof"
+    profiled = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "cppthemes", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert profiled.returncode == 0 and prof.stat().st_size > 0, profiled.stderr[-2000:]
+    # A thread still running (not a daemon) is joined, as Python's ordinary exit does.
+    joined = tmp_path / "thread-finished"
+    threaded = (
+        "import sys, threading, time\nfrom cppthemes.cli import app as cli\n"
+        "def late():\n    time.sleep(0.5)\n"
+        f"    open({str(joined)!r}, 'w').write('yes')\n"
+        "threading.Thread(target=late).start()\n"
+        "sys.argv = ['cppthemes', '--version']; cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", threaded], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert done.returncode == 0 and joined.read_text() == "yes", done.stderr[-2000:]

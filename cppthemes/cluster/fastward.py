@@ -13,7 +13,6 @@ the last ``k - 1`` merges), so the partition is scikit-learn's up to floating-po
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster.hierarchy import linkage
 
 from cppthemes.cluster import linkcache
 
@@ -64,5 +63,15 @@ def ward(x: np.ndarray, k: int) -> np.ndarray:
     if n < 2 or k <= 1:
         return np.zeros(n, dtype=int)
     # The tree does not depend on k: a rerun with other settings reads it back (linkcache).
-    merges = linkcache.cached(x, lambda: linkage(condensed_distances(x), method="ward"))
-    return cut(merges, n, k)
+    return cut(linkcache.cached(x, lambda: build_tree(x)), n, k)
+
+
+def build_tree(x: np.ndarray) -> np.ndarray:
+    """SciPy's Ward linkage of the rows of ``x`` (from `condensed_distances`).
+
+    SciPy is imported here, not with the module: ``scipy.cluster.hierarchy`` took 0.6 s of
+    every run's start-up, and a rerun reads its trees from the cache without it.
+    """
+    from scipy.cluster.hierarchy import linkage
+
+    return np.asarray(linkage(condensed_distances(x), method="ward"))

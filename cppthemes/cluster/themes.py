@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
 
+from cppthemes.cluster import smalltree
 from cppthemes.config import LabelConfig, ThemesConfig
-from cppthemes.label import Embed, Terms, keyphrases, prevalence
+from cppthemes.label import Embed, Terms, keyphrases, metadata_values, prevalence
 from cppthemes.label_phrases import name_phrases, phrase_label
 from cppthemes.records import Code, Passage, Theme
+
+# Up to this many codes the Ward tree and its cuts are smalltree's ports of SciPy's (the same
+# numbers, without SciPy's 0.6 s import on every run); more, and SciPy's own (seconds faster).
+SMALL_TREE = 150
 
 
 def theme_linkage(code_centroids: np.ndarray, method: str = "adaptive") -> np.ndarray:
@@ -30,9 +34,24 @@ def theme_linkage(code_centroids: np.ndarray, method: str = "adaptive") -> np.nd
         return np.zeros((0, 4))
     x = np.asarray(code_centroids, dtype=np.float64)
     if method == "distance":
+        from scipy.cluster.hierarchy import linkage
+
         return linkage(x, method="average", metric="cosine")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if len(x) <= SMALL_TREE:
+        return smalltree.ward_linkage(x)
+    from scipy.cluster.hierarchy import linkage
+
     return linkage(x, method="ward")
+
+
+def _maxclust(tree: np.ndarray, t: int) -> np.ndarray:
+    """``fcluster(tree, t, criterion="maxclust")``, by smalltree for a small tree."""
+    if len(tree) + 1 <= SMALL_TREE:
+        return smalltree.fcluster_maxclust(tree, t)
+    from scipy.cluster.hierarchy import fcluster
+
+    return fcluster(tree, t=t, criterion="maxclust")
 
 
 def weighted_silhouette(x: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> float:
@@ -75,13 +94,15 @@ def cut_tree(
     if n_codes < 2:
         return np.zeros(n_codes, dtype=int)
     if cfg.n_themes:
-        found = fcluster(tree, t=min(cfg.n_themes, n_codes), criterion="maxclust")
+        found = _maxclust(tree, min(cfg.n_themes, n_codes))
     elif cfg.method == "distance":
+        from scipy.cluster.hierarchy import fcluster
+
         found = fcluster(tree, t=cfg.distance_threshold, criterion="distance")
     else:
         low = min(cfg.min_themes, n_codes)
         high = max(low, min(cfg.max_themes, n_codes - 1))
-        cuts = [fcluster(tree, t=t, criterion="maxclust") for t in range(low, high + 1)]
+        cuts = [_maxclust(tree, t) for t in range(low, high + 1)]
         if code_centroids is None or len(cuts) == 1:
             found = cuts[-1]
         else:
@@ -152,6 +173,7 @@ def group_codes(
         named = name_phrases(terms, ordered, theme_centres, lcfg, None)
     width = max(2, len(str(len(order))))
     n_transcripts = len({p.transcript_id for p in passages})
+    values = metadata_values(passages)
     taken: set[str] = {c.label for c in codes}
     themes: list[Theme] = []
     for rank, t in enumerate(order):
@@ -161,7 +183,7 @@ def group_codes(
                 id=theme_id,
                 label=phrase_label(phrases[rank], taken, theme_id, frozenset(), named[rank]),
                 code_ids=tuple(code_lists[t]),
-                prevalence=prevalence(members[t], passages, n_transcripts),
+                prevalence=prevalence(members[t], passages, n_transcripts, values),
             )
         )
     return themes

@@ -16,6 +16,7 @@ export cannot be made the run falls back to torch with one warning.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -139,10 +140,9 @@ def _packaged_onnx(cfg: EmbedConfig, on_note: Note | None) -> Embedder:
     from cppthemes.embed.embedder import resolve_model, weights_digest
     from cppthemes.embed.onnx_model import FP32_NAME, OnnxEmbedder, ensure_auto_export
 
-    try:
-        import onnxruntime  # noqa: F401  (fails fast, before an export is attempted)
-    except ImportError:
-        raise ModelError("onnxruntime is not installed") from None
+    # Found, not imported (fails fast, before an export is attempted): a rerun never runs it.
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise ModelError("onnxruntime is not installed")
     _, folder = resolve_model(cfg.model)
     assert folder is not None  # the packaged model always has a folder
     sha = weights_digest(folder)

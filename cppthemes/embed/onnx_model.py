@@ -23,6 +23,7 @@ first lowers cosine, the second speed, so neither is used (docs/benchmarks.md).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,14 +142,12 @@ class OnnxEmbedder:
                 f"embed.model={name!r}: no ONNX model in {folder}; "
                 f"run `{export_cmd}` once to export it from the packaged model"
             )
-        try:
-            import onnxruntime as ort
-        except ImportError:
+        # Found, not imported: onnxruntime and the tokenizer are opened by the first text
+        # that misses the caches (a rerun needs neither; their import and files took 0.2 s).
+        if importlib.util.find_spec("onnxruntime") is None:
             raise ModelError(
                 f"embed.model={name!r} needs onnxruntime: pip install 'cppthemes[onnx]'"
-            ) from None
-        from tokenizers import Tokenizer
-
+            )
         from cppthemes.embed.engines import limit_blas, resolve_threads
 
         self._settings = (folder, name, batch_size, threads)
@@ -159,16 +158,10 @@ class OnnxEmbedder:
         # Two tokenizers from one file: segmentation counts whole texts (no truncation, no
         # padding); encoding truncates at the model's window as sentence-transformers does.
         # tokenizer.json itself pads and truncates at 128: both are overridden.
-        self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._counter.no_truncation()
-        self._counter.no_padding()
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=self.max_tokens)
+        self._tokenizers: tuple[Any, Any] | None = None  # (counter, encoder): opened on use
 
         self.threads = resolve_threads(threads)
         limit_blas(self.threads)  # later stages' PCA, as set_threads does for torch runs
-        self._ort = ort
         self._export_cmd = export_cmd
         self._loaded: Any = None  # the session: opened by the first encode (a rerun needs none)
         self._inputs: set[str] = set()
@@ -187,6 +180,28 @@ class OnnxEmbedder:
         self.batch_size = 1 if self.quantized else batch_size
         self._token_counts: dict[str, int] = {}
 
+    def _opened(self) -> tuple[Any, Any]:
+        if self._tokenizers is None:
+            from tokenizers import Tokenizer
+
+            path = str(self._folder / "tokenizer.json")
+            counter = Tokenizer.from_file(path)
+            counter.no_truncation()
+            counter.no_padding()
+            tokenizer = Tokenizer.from_file(path)
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+            self._tokenizers = (counter, tokenizer)
+        return self._tokenizers
+
+    @property
+    def _counter(self) -> Any:
+        return self._opened()[0]
+
+    @property
+    def _tokenizer(self) -> Any:
+        return self._opened()[1]
+
     @property
     def loaded(self) -> bool:
         """Whether the onnxruntime session is open (the first ``encode`` opens it)."""
@@ -195,7 +210,8 @@ class OnnxEmbedder:
     @property
     def _session(self) -> Any:
         if self._loaded is None:
-            ort = self._ort
+            import onnxruntime as ort
+
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1

@@ -103,9 +103,12 @@ def _is_participant_label(name: str) -> bool:
     return bool(_PARTICIPANT.match(_key(name)) or _PARTICIPANT.match(_base(name)))
 
 
-def asks(text: str) -> bool:
-    """True when a turn ends by asking: a final question mark, or a question's opening words."""
-    talk = strip_nonspeech(text).strip().rstrip("\"'”’)»").rstrip()
+def asks(text: str, *, stripped: str | None = None) -> bool:
+    """True when a turn ends by asking: a final question mark, or a question's opening words.
+
+    ``stripped``: ``strip_nonspeech(text)`` when the caller has it already."""
+    talk = (strip_nonspeech(text) if stripped is None else stripped).strip()
+    talk = talk.rstrip("\"'”’)»").rstrip()
     if not talk:
         return False
     if talk.endswith("?"):
@@ -132,8 +135,9 @@ def last_sentence(text: str) -> str:
     return text[start + 1 :]
 
 
-def _prompt_words(text: str, backchannel: frozenset[str]) -> int:
-    words = [w.strip(".,!?;:'\"").lower() for w in strip_nonspeech(text).split()]
+def _prompt_words(talk: str, backchannel: frozenset[str]) -> int:
+    """Words of ``talk`` (non-speech stripped) that are not back-channel words."""
+    words = [w.strip(".,!?;:'\"").lower() for w in talk.split()]
     return sum(1 for w in words if w and w not in backchannel)
 
 
@@ -161,7 +165,8 @@ def talk_profile(transcript: Transcript) -> dict[str, SpeakerTalk]:
     from cppthemes.segment import BACKCHANNEL as backchannel  # segment imports ingest
 
     turns = transcript.turns
-    lengths = [len(strip_nonspeech(t.text).split()) for t in turns]
+    talks = [strip_nonspeech(t.text) for t in turns]
+    lengths = [len(talk.split()) for talk in talks]
     count: Counter[str] = Counter()
     words: Counter[str] = Counter()
     questions: Counter[str] = Counter()
@@ -169,15 +174,15 @@ def talk_profile(transcript: Transcript) -> dict[str, SpeakerTalk]:
     for i, turn in enumerate(turns):
         count[turn.speaker] += 1
         words[turn.speaker] += lengths[i]
-        if asks(turn.text):
+        if asks(turn.text, stripped=talks[i]):
             questions[turn.speaker] += 1
         elif i + 1 < len(turns) and turns[i + 1].speaker != turn.speaker:
             short = (
-                _prompt_words(turn.text, backchannel) >= 2
-                and lengths[i] <= PROMPT_WORDS
+                lengths[i] <= PROMPT_WORDS
                 and lengths[i + 1] >= ANSWER_WORDS
+                and _prompt_words(talks[i], backchannel) >= 2
             )
-            if short or _REFLECTING.match(strip_nonspeech(turn.text).strip()):
+            if short or _REFLECTING.match(talks[i].strip()):
                 prompts[turn.speaker] += 1
     return {
         s: SpeakerTalk(s, count[s], words[s], questions[s], prompts[s])
@@ -202,9 +207,12 @@ def _describe(p: SpeakerTalk, total_words: int) -> str:
     )
 
 
-def detect_asker(transcript: Transcript) -> Detection:
-    """The speaker who asks, from their own talk (module docstring, rule 4)."""
-    profile = talk_profile(transcript)
+def detect_asker(
+    transcript: Transcript, profile: Mapping[str, SpeakerTalk] | None = None
+) -> Detection:
+    """The speaker who asks, from their own talk (module docstring, rule 4); ``profile``:
+    its ``talk_profile`` when the caller has it already."""
+    profile = talk_profile(transcript) if profile is None else profile
     total_words = sum(p.words for p in profile.values())
     ranked = sorted(profile.values(), key=lambda p: (-p.asking, -p.asking / p.turns, p.speaker))
     if len(ranked) < 2:
@@ -269,7 +277,7 @@ def assign_roles(
             facilitators, evidence = _by_name(speakers, known_names, profile)
             basis = "name" if facilitators else "none"
         if not facilitators and detect:
-            found = detect_asker(transcript)
+            found = detect_asker(transcript, profile)
             evidence = found.evidence
             if found.speaker is not None:
                 facilitators, basis, uncertain = {found.speaker}, "questions", found.uncertain
