@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 CALLERS: tuple[tuple[str, str], ...] = (
     ("embed_passages", "passages"),
     ("central_sentence", "central sentences"),
+    ("gathered._add", "central sentences"),  # label.py gathers them (embed/gathered.py)
     ("group_codes", "theme candidates"),
     ("keyphrases", "keyphrase candidates"),
     ("name_phrases", "name candidates"),
@@ -57,7 +58,7 @@ CALLERS: tuple[tuple[str, str], ...] = (
 
 def caller_of(stack: Sequence[str]) -> str:
     """The kind of text an embedding call was for, from the function names on its stack
-    (outermost first, as ``traceback.extract_stack`` lists them)."""
+    (plain, and as ``module.function``)."""
     names = set(stack)
     for function, kind in CALLERS:
         if function in names:
@@ -168,7 +169,9 @@ def instrument(calls: Calls) -> None:
         return found
 
     def encode(self: Any, texts: Sequence[str]) -> Any:
-        stack = [frame.name for frame in traceback.extract_stack()]
+        frames = traceback.extract_stack()
+        stack = [frame.name for frame in frames]
+        stack += [f"{Path(frame.filename).stem}.{frame.name}" for frame in frames]
         rec = {
             "kind": caller_of(stack),
             "texts": len(texts),

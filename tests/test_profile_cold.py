@@ -16,6 +16,7 @@ def test_caller_of_names_the_texts_from_the_stack() -> None:
     assert caller_of(["run", "label", "closest_candidate", "central_sentence"]) == (
         "central sentences"
     )
+    assert caller_of(["label", "__init__", "gathered._add", "embed"]) == "central sentences"
     assert caller_of(["run", "label", "something_new"]) == "other"
 
 
