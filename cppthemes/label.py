@@ -16,6 +16,7 @@ import numpy as np
 
 from cppthemes.cluster.codes import as_float64, centroids
 from cppthemes.config import LabelConfig
+from cppthemes.embed.gathered import Gathered
 from cppthemes.label_phrases import (
     acronyms,
     class_keyphrases,
@@ -37,7 +38,7 @@ from cppthemes.label_terms import (
     proper_nouns,
 )
 from cppthemes.people import count_people
-from cppthemes.quotes import central_sentence, pick_quotes
+from cppthemes.quotes import central_candidates, closest_candidate, pick_quotes
 from cppthemes.records import Assignment, Code, Passage, Prevalence, Transcript
 
 __all__ = [
@@ -170,9 +171,8 @@ def label(
     texts = {t.id: t.plain_text for t in transcripts}
     taken: set[str] = set()
     codes: list[Code] = []
-    for c, members in enumerate(groups):
-        coherence, distinct, nearest = fit[c]
-        quotes = pick_quotes(
+    picked = [
+        pick_quotes(
             members,
             passages,
             vectors,
@@ -183,6 +183,19 @@ def label(
             turns=turns,
             texts=texts,
         )
+        for c, members in enumerate(groups)
+    ]
+    # Every code's central-sentence candidates embedded in one call, not one call per code
+    # (cppthemes/embed/gathered.py: same vectors, one model run and one cache write).
+    candidates = [central_candidates(quotes) for quotes in picked]
+    embed_central = (
+        Gathered(embed_texts, (q.text for found in candidates for q in found))
+        if embed_texts is not None
+        else None
+    )
+    for c, members in enumerate(groups):
+        coherence, distinct, nearest = fit[c]
+        quotes = picked[c]
         codes.append(
             Code(
                 id=ids[c],
@@ -196,7 +209,7 @@ def label(
                 nearest_code=ids[nearest] if nearest is not None else None,
                 weak=coherence < cfg.weak_coherence or distinct < cfg.weak_distinctiveness,
                 stability=_stability(assignment, c),
-                central=central_sentence(quotes, cents[c], embed_texts),
+                central=closest_candidate(candidates[c], cents[c], embed_central),
             )
         )
     return codes

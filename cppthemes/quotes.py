@@ -193,6 +193,15 @@ def central_sentence(
     ``CENTRAL_MAX_WORDS`` words; without an embedder the first such sentence of the quote
     closest to the centre is taken.
     """
+    return closest_candidate(central_candidates(quotes), centroid, embed)
+
+
+def central_candidates(quotes: Sequence[Quote]) -> list[Quote]:
+    """The sentences ``central_sentence`` chooses from, in its order.
+
+    Apart so that a caller labelling many codes can embed every code's candidates in one
+    batch (label.py) and pass each code's list to ``closest_candidate``.
+    """
     blocked = procedural.blocked_words()
     found: list[Quote] = []
     for q in sorted(quotes, key=lambda q: -q.similarity)[:CENTRAL_PASSAGES]:
@@ -201,6 +210,14 @@ def central_sentence(
             if len(text.split()) > CENTRAL_MAX_WORDS or not procedural.quotable(text, blocked):
                 continue
             found.append(_sub_quote(q, a, b))
+    return found
+
+
+def closest_candidate(
+    found: Sequence[Quote], centroid: np.ndarray, embed: Embed | None
+) -> Quote | None:
+    """The candidate closest to ``centroid`` (the first without an embedder), its similarity
+    rounded as quotes' are; None without candidates."""
     if not found:
         return None
     if embed is None:

@@ -133,6 +133,21 @@ def test_onnx_fp32_batches_in_the_callers_order(fp32_dir: Path) -> None:
     np.testing.assert_allclose(embedder.encode(SENTENCES[::-1])[::-1], forward, atol=1e-5)
 
 
+def test_onnx_fp32_vector_depends_on_the_text_only(fp32_dir: Path) -> None:
+    # The label stage embeds every code's central-sentence candidates in one call instead of
+    # one call per code (cppthemes/embed/gathered.py); that keeps every output byte only if a
+    # text's float vector is the same bit for bit whatever its batch-mates, its batch's
+    # padding and the thread count. Measured true for the fused float export; if an
+    # onnxruntime or export change breaks it, this fails and the gathering must be revisited.
+    long = " ".join(SENTENCES) * 3  # a batch-mate many times longer: heavy padding
+    one = OnnxEmbedder(fp32_dir, batch_size=32, threads=1)
+    alone = np.vstack([one.encode([s]) for s in SENTENCES])
+    padded = one.encode([long, *SENTENCES, long])[1:-1]
+    np.testing.assert_array_equal(padded, alone)
+    pairs = OnnxEmbedder(fp32_dir, batch_size=2, threads=2)
+    np.testing.assert_array_equal(pairs.encode(SENTENCES[::-1])[::-1], alone)
+
+
 def test_onnx_embedder_pickles_and_loads_again(int8_dir: Path) -> None:
     embedder = OnnxEmbedder(int8_dir, batch_size=8, threads=1)
     again = pickle.loads(pickle.dumps(embedder))
