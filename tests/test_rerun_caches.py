@@ -500,3 +500,48 @@ def test_verdictcache_miss_and_invalidation(
     procedural.kind_of("hello there", frozenset({"there"}))
     assert procedural._set_name(frozenset({"there"})) in procedural.verdicts()
     assert procedural._set_name(frozenset({"x"})) not in procedural.verdicts()
+
+
+# -- the workbook's header-only skeleton, kept in the user cache ----------------------------
+
+
+def _skeleton_files() -> list[Path]:
+    folder = xlsx._cache_folder()
+    assert folder is not None
+    return sorted(folder.glob("*.bin")) if folder.is_dir() else []
+
+
+def test_xlsx_core_part_name_is_openpyxls() -> None:
+    from openpyxl.xml.constants import ARC_CORE
+
+    assert xlsx.ARC_CORE == ARC_CORE
+
+
+def test_xlsx_skeleton_is_shared_by_other_row_counts_and_rebuilt_when_damaged() -> None:
+    def sheets(n: int) -> list[tuple[str, list[str], list[list[object]]]]:
+        rows: list[list[object]] = [[f"c{i}", f"text {i} & <more>", i / 7] for i in range(n)]
+        return [("codes", ["id", "text", "group %"], rows), ("themes", ["id"], [])]
+
+    first = xlsx.workbook(sheets(3))  # type: ignore[arg-type]
+    assert first == xlsx.workbook_openpyxl(sheets(3))  # type: ignore[arg-type]
+    (kept,) = _skeleton_files()
+    for n in (1, 40):  # other extents, one skeleton: the filter ranges are swapped in
+        assert xlsx.workbook(sheets(n)) == xlsx.workbook_openpyxl(sheets(n))  # type: ignore[arg-type]
+    assert _skeleton_files() == [kept]
+    for damage in (b"", b"\x00\x00\x00\x05<core", kept.read_bytes()[:-100]):
+        kept.write_bytes(damage)
+        assert xlsx.workbook(sheets(3)) == first  # type: ignore[arg-type]
+        assert xlsx._load(kept) is not None  # built again and stored whole
+    other = [("codes", ["id", "label"], [["a", "b"]])]  # another shape: its own skeleton
+    assert xlsx.workbook(other) == xlsx.workbook_openpyxl(other)  # type: ignore[arg-type]
+    assert len(_skeleton_files()) == 2
+
+
+def test_xlsx_skeleton_without_a_writable_cache_still_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(xlsx, "_cache_folder", lambda: blocked / "xlsx")
+    sheets = [("codes", ["id", "text"], [["a", "x"]])]
+    assert xlsx.workbook(sheets) == xlsx.workbook_openpyxl(sheets)  # type: ignore[arg-type]

@@ -251,7 +251,8 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
     """The analyst's rerun (every vector cached) never imports the heavy libraries, SciPy
     included: not on the same settings, nor with other cluster and label settings (the Ward
     trees are read back, the themes' small tree is cppthemes/cluster/smalltree.py's, the
-    phrase counts are summed with NumPy, token counts come from tokencache)."""
+    phrase counts are summed with NumPy, token counts come from tokencache, the workbook's
+    header-only skeleton from the user cache)."""
     import subprocess
 
     corpus = write_corpus(tmp_path / "corpus")
@@ -263,7 +264,7 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
         "heavy = ['torch', 'sentence_transformers', 'spacy', 'sklearn', 'matplotlib',"
-        " 'transformers', 'scipy', 'onnxruntime']\n"
+        " 'transformers', 'scipy', 'onnxruntime', 'openpyxl']\n"
         "print('HEAVY=' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -281,6 +282,7 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
     assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
     first, second, third = (r.stdout.strip().splitlines()[-1] for r in runs)
     assert "spacy" in first and "scipy" in first  # counted phrases, built trees
+    assert "openpyxl" in first  # the header-only workbook, kept for the reruns
     assert second == "HEAVY="  # the rerun: nothing heavy
     assert third == "HEAVY="  # other settings: the same trees, cut elsewhere
 

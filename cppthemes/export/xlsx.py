@@ -5,21 +5,28 @@ The codes and passages sheets hold the same tables as the CSV files.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
 import io
 import math
 import re
 import zipfile
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font
-from openpyxl.xml.constants import ARC_CORE
-from openpyxl.xml.functions import tostring
-
+from cppthemes import cachefiles
 from cppthemes.export.tables import codes_table, passages_table, prevalence_table, themes_table
 from cppthemes.records import Result
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+
+# openpyxl is imported only where a workbook is built (0.16 s): a rerun whose sheets have the
+# shape of an earlier run's (names, headers, styles) finds that run's header-only workbook in
+# the user cache (``_skeleton``) and needs none of it.
+ARC_CORE = "docProps/core.xml"  # openpyxl.xml.constants.ARC_CORE (tests check they agree)
 
 # Characters an .xlsx file cannot hold (XML 1.0 forbids them); transcripts rarely have them,
 # but one stray control character would otherwise abort the whole export.
@@ -65,6 +72,8 @@ def _style(sheet: str, title: str) -> str | None:
 
 
 def _apply(cell: Cell, style: str) -> None:
+    from openpyxl.styles import Alignment, Font
+
     if style == "bold":
         cell.font = Font(bold=True)
     elif style == "wrap":
@@ -113,8 +122,106 @@ def _render(
     fast: list[tuple[str, str]] | None = None,
     order: list[str] | None = None,
 ) -> bytes:
-    """Save the workbook; with ``fast`` (sheetData XML and dimension per sheet) openpyxl
-    writes the header rows only, the styles registered in ``order`` as the cells would."""
+    """Save the workbook; with ``fast`` (sheetData XML and dimension per sheet) the
+    header-only workbook (``_skeleton``) gets the fast cells and their extents."""
+    if fast is None:
+        data, core = _save(sheets)
+        return _fixed_dates(data, core)
+    if any(dim == _placeholder(i) for i in range(len(fast)) for _, dim in fast):
+        return _render(sheets)  # a million rows: no range is free to stand in for another
+    data, core = _skeleton(sheets, order or [])
+    parts = {f"xl/worksheets/sheet{i}.xml": part for i, part in enumerate(fast, start=1)}
+    ids = {style: number for number, style in enumerate(order or [], start=1)}
+    refs = {_placeholder(i): dim for i, (_, dim) in enumerate(fast)}
+    return _fixed_dates(data, core, parts, ids, refs)
+
+
+# Each sheet's filter range in the cached header-only workbook: a cell range no sheet of ours
+# reaches, swapped for the real one when the cells go in (the sheet's autoFilter and the
+# workbook's _FilterDatabase name), so runs with other row counts share one skeleton.
+def _placeholder(number: int) -> str:
+    return f"A1:XFD{1048000 + number}"
+
+
+def _absolute(ref: str) -> str:
+    return re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", ref)
+
+
+SKELETONS = "xlsx"  # folder in the user cache
+KEEP = 16
+
+
+def _skeleton(sheets: Sheets, order: list[str]) -> tuple[bytes, bytes]:
+    """openpyxl's header-only workbook for these sheets (placeholder ranges) and its
+    docProps/core.xml, from the user cache when one with the same shape was saved before.
+
+    The key covers all openpyxl is given (sheet names, headers, which sheets have rows, the
+    style order), this module's source and openpyxl's version file, so a change of either
+    builds it again. A damaged file is built again too.
+    """
+    shape = repr([(name, header, bool(rows)) for name, header, rows in sheets]) + repr(order)
+    spec = importlib.util.find_spec("openpyxl")
+    version = b""
+    if spec is not None and spec.origin:
+        with contextlib.suppress(OSError):
+            version = (Path(spec.origin).parent / "_constants.py").read_bytes()
+    digest = hashlib.sha256(Path(__file__).read_bytes() + version + shape.encode("utf-8"))
+    name = digest.hexdigest()[:32]
+    folder = _cache_folder()
+    if folder is not None:
+        found = _load(folder / f"{name}.bin")
+        if found is not None:
+            return found
+    placeholders = [(n, h, r, _placeholder(i)) for i, (n, h, r) in enumerate(sheets)]
+    data, core = _save([(n, h, r) for n, h, r, _ in placeholders], placeholders, order)
+    if folder is not None:
+        blob = len(core).to_bytes(4, "big") + core + data
+        cachefiles.store(folder, name, ".bin", lambda tmp: tmp.write_bytes(blob), KEEP)
+    return data, core
+
+
+def _cache_folder() -> Path | None:
+    from platformdirs import user_cache_dir
+
+    try:
+        return Path(user_cache_dir("cppthemes", appauthor=False)) / SKELETONS
+    except Exception:  # no home folder to put a cache in
+        return None
+
+
+def _load(path: Path) -> tuple[bytes, bytes] | None:
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    if len(blob) < 4:
+        return None
+    size = int.from_bytes(blob[:4], "big")
+    core, data = blob[4 : 4 + size], blob[4 + size :]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if z.testzip() is not None or ARC_CORE not in z.namelist():
+                return None
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    if not core.startswith(b"<"):
+        return None
+    path.touch()
+    return data, core
+
+
+def _save(
+    sheets: Sheets,
+    skeleton: list[tuple[str, list[str], list[list[Any]], str]] | None = None,
+    order: list[str] | None = None,
+) -> tuple[bytes, bytes]:
+    """openpyxl's workbook and core part; with ``skeleton`` (sheets with their placeholder
+    ranges) the header rows only, the styles registered in ``order`` as the cells would."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.xml.functions import tostring
+
+    fast = skeleton
     wb = Workbook()
     wb.properties.creator = "cppthemes"
     wb.properties.created = _EPOCH
@@ -139,7 +246,7 @@ def _render(
                     _apply(ws.cell(row=2, column=k), style)
                 pending.remove(style)
             ws.freeze_panes = "A2"
-            ws.auto_filter.ref = fast[number][1]  # the extent of the cells written fast
+            ws.auto_filter.ref = fast[number][3]  # the placeholder of the cells' extent
             continue
         for r, row in enumerate(rows, start=2):
             for col, value in enumerate(row, start=1):
@@ -153,12 +260,7 @@ def _render(
     buffer = io.BytesIO()
     wb.save(buffer)
     wb.properties.modified = _EPOCH
-    core = tostring(wb.properties.to_tree())
-    if fast is None:
-        return _fixed_dates(buffer.getvalue(), core)
-    parts = {f"xl/worksheets/sheet{i}.xml": part for i, part in enumerate(fast, start=1)}
-    ids = {style: number for number, style in enumerate(order or [], start=1)}
-    return _fixed_dates(buffer.getvalue(), core, parts, ids)
+    return buffer.getvalue(), tostring(wb.properties.to_tree())
 
 
 class _Unusual(Exception):
@@ -236,9 +338,11 @@ def _sheet_data(name: str, header: list[str], rows: list[list[Any]]) -> tuple[st
     return "".join(out), dimension, used
 
 
-def _splice(part: bytes, sheet_data: str, dimension: str, order: dict[str, int]) -> bytes:
+def _splice(
+    part: bytes, sheet_data: str, dimension: str, order: dict[str, int], refs: dict[str, str]
+) -> bytes:
     """A worksheet part of the header-only workbook with the fast cells and their extent."""
-    text = part.decode("utf-8")
+    text = _ranges(part.decode("utf-8"), refs)
     data = sheet_data
     for style, number in order.items():
         data = data.replace(f'{{{style}}}"', f'{number}"')
@@ -252,6 +356,7 @@ def _fixed_dates(
     core: bytes,
     fast: dict[str, tuple[str, str]] | None = None,
     ids: dict[str, int] | None = None,
+    refs: dict[str, str] | None = None,
 ) -> bytes:
     """The workbook's zip written again with fixed dates: reproducible byte for byte.
 
@@ -267,6 +372,18 @@ def _fixed_dates(
             info.external_attr = 0o644 << 16
             body = core if item.filename == ARC_CORE else src.read(item)
             if fast and item.filename in fast:
-                body = _splice(body, *fast[item.filename], ids or {})
+                body = _splice(body, *fast[item.filename], ids or {}, refs or {})
+            elif refs and item.filename == "xl/workbook.xml":
+                body = _ranges(body.decode("utf-8"), refs, absolute=True).encode("utf-8")
             dst.writestr(info, body)
     return out.getvalue()
+
+
+def _ranges(text: str, refs: dict[str, str], *, absolute: bool = False) -> str:
+    """``text`` with each placeholder range swapped for its real one."""
+    for placeholder, real in refs.items():
+        if absolute:
+            text = text.replace(_absolute(placeholder), _absolute(real))
+        else:
+            text = text.replace(f'ref="{placeholder}"', f'ref="{real}"')
+    return text
