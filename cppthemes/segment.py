@@ -104,10 +104,8 @@ def speaker_role(transcript: Transcript, speaker: str, cfg: SegmentConfig) -> Ro
 
 
 def is_substantive(text: str, min_words: int) -> bool:
-    """True when the turn says something beyond back-channel words.
-
-    Stops at the ``min_words``-th such word: a long turn is not read to its end (segmentation
-    and the accounts ask this of every turn, a tenth of a rerun's segment stage)."""
+    """True when the turn says something beyond back-channel words. Stops at the
+    ``min_words``-th such word: segmentation and the accounts ask this of every turn."""
     if min_words <= 0:
         return True
     found = 0

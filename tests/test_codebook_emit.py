@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarfloat import ScalarFloat
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from cppthemes.codebook import book, emit
+from cppthemes.codebook import book, emit, lightbase
 from cppthemes.records import Code, CodeStatus, Prevalence, Quote, Theme
 
 # Text that YAML treats specially, in many scripts and shapes.
@@ -491,7 +491,7 @@ def test_light_base_is_taken_for_the_tool_own_file_and_refused_where_it_could_di
     codes = [_code("alpha beta", "it's: a quote", 0)]
     themes = [Theme(id="T01", label="t", code_ids=("C00",), prevalence=Prevalence(1, 1, 1, 2))]
     text = book.dump_codebook(codes, themes)
-    assert isinstance(book._light_base(text), dict)
+    assert isinstance(lightbase.light_base(text), dict)
     for heavy in ("a: &x 1\nb: *x\n", "a: !!str 1\n", "a: [1]\n", "<<: {}\n", "a: 1\na: 2\n"):
-        with pytest.raises(book._Heavy):
-            book._light_base(heavy)
+        with pytest.raises(lightbase.Heavy):
+            lightbase.light_base(heavy)

@@ -28,7 +28,7 @@ from cppthemes.cluster import fastward, linkcache
 from cppthemes.codebook import book
 from cppthemes.errors import InputError
 from cppthemes.export import xlsx
-from cppthemes.export.qdpx import fast_uuid5
+from cppthemes.export.guids import fast_uuid5
 from cppthemes.ingest.roles import _LAST_SENTENCE, last_sentence
 from cppthemes.runfolder import FILES
 from tests.conftest import use_fake_model

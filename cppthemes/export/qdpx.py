@@ -18,10 +18,8 @@ run's model and settings travel as the project's Description.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 
@@ -37,6 +35,7 @@ from cppthemes.export.cases import (
     person_attribute,
     project_description,
 )
+from cppthemes.export.guids import Guids
 from cppthemes.palette import code_colour
 from cppthemes.provenance import kind_of, place
 from cppthemes.records import Passage, Result, Transcript
@@ -46,7 +45,6 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 USER_NAME = "cppthemes"
 # Zip entries carry this date, so two exports of the same run are byte-identical.
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)
-_BASE = uuid.uuid5(uuid.NAMESPACE_URL, "cppthemes:refi-qda")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -58,38 +56,6 @@ def _where(p: Passage) -> str:
 def _clean(text: str) -> str:
     """Drop characters XML 1.0 cannot hold (control characters) from names and descriptions."""
     return _ILLEGAL.sub("", text)
-
-
-class _Guids:
-    """Deterministic GUIDs: uuid5 within a namespace derived from the corpus' file hashes."""
-
-    def __init__(self, result: Result) -> None:
-        fingerprint = hashlib.sha256(
-            "\n".join(sorted(f"{t.source}\0{t.sha256}" for t in result.transcripts)).encode()
-        ).hexdigest()
-        self._ns = uuid.uuid5(_BASE, fingerprint)
-        self._prefix = self._ns.bytes
-        self._memo: dict[str, str] = {}
-
-    def __call__(self, kind: str, *parts: str) -> str:
-        name = "\0".join((kind, *parts))
-        found = self._memo.get(name)
-        if found is None:
-            found = self._memo[name] = fast_uuid5(self._prefix, name)
-        return found
-
-
-def fast_uuid5(namespace: bytes, name: str) -> str:
-    """``str(uuid.uuid5(UUID(bytes=namespace), name))``, without building UUID objects.
-
-    A project file holds a GUID per passage, coding and case (16,000 on swda-small): the
-    objects were half of rendering it. tests/test_rerun_caches.py compares with uuid5.
-    """
-    digest = hashlib.sha1(namespace + name.encode("utf-8")).digest()
-    version = (digest[6] & 0x0F) | 0x50  # version 5
-    variant = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = (digest[:6] + bytes((version,)) + digest[7:8] + bytes((variant,)) + digest[9:16]).hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _unique_names(items: Iterable[tuple[str, str]], taken: Iterable[str] = ()) -> dict[str, str]:
@@ -117,7 +83,7 @@ def _code_description(result: Result, code_id: str) -> str:
     return _clean("\n".join(p for p in parts if p))
 
 
-def _codes_element(result: Result, guids: _Guids, ns: str) -> etree._Element:
+def _codes_element(result: Result, guids: Guids, ns: str) -> etree._Element:
     """``<Codes>``: each theme a non-codable parent, its codes beneath; loose codes at the top."""
     names = _unique_names(
         [(t.id, f"{t.id} {t.label}") for t in result.themes]
@@ -188,7 +154,7 @@ def _source_bytes(t: Transcript) -> bytes:
 
 
 def _variables(
-    project: etree._Element, guids: _Guids, ns: str, files: list[str], persons: list[str]
+    project: etree._Element, guids: Guids, ns: str, files: list[str], persons: list[str]
 ) -> None:
     """File variables (transcript metadata) and, apart from them, case (person) variables."""
     if not files and not persons:
@@ -216,7 +182,7 @@ def _add_values(
 
 
 def _case_codes(
-    codes_el: etree._Element, guids: _Guids, ns: str, persons: list[Person]
+    codes_el: etree._Element, guids: Guids, ns: str, persons: list[Person]
 ) -> dict[str, str]:
     """A codable code per person, with the case's GUID (QualCoder and NVivo read cases so).
 
@@ -281,7 +247,7 @@ def _attr(value: str) -> str:
 
 
 def _cases(
-    project: etree._Element, guids: _Guids, ns: str, persons: list[Person],
+    project: etree._Element, guids: Guids, ns: str, persons: list[Person],
     deferred: _Deferred | None = None,
 ) -> None:  # fmt: skip
     if not persons:
@@ -310,7 +276,7 @@ def _cases(
 
 
 def _selection(
-    source: etree._Element, guids: _Guids, ns: str, user: str, p: Passage, codes: list[str]
+    source: etree._Element, guids: Guids, ns: str, user: str, p: Passage, codes: list[str]
 ) -> None:
     """A passage's selection with one coding per code GUID (its code, its person's case)."""
     selection = etree.SubElement(
@@ -332,7 +298,7 @@ def _selection(
         etree.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=code_guid)
 
 
-def _selection_xml(guids: _Guids, user: str, p: Passage, codes: list[str]) -> str:
+def _selection_xml(guids: Guids, user: str, p: Passage, codes: list[str]) -> str:
     """``_selection``'s element as XML text (for ``_Deferred``)."""
     parts = [
         f'<PlainTextSelection guid="{guids("selection", p.id)}" '
@@ -349,7 +315,7 @@ def _selection_xml(guids: _Guids, user: str, p: Passage, codes: list[str]) -> st
 
 
 def _sources(
-    project: etree._Element, guids: _Guids, ns: str, user: str, result: Result,
+    project: etree._Element, guids: Guids, ns: str, user: str, result: Result,
     case_of: dict[str, str], deferred: _Deferred | None = None,
 ) -> dict[str, bytes]:  # fmt: skip
     """TextSources with their selections and file variables; returns the zip's source files."""
@@ -405,7 +371,7 @@ def render_qde(result: Result, fast: bool = True) -> tuple[bytes, dict[str, byte
 
 
 def _render_qde(result: Result, deferred: _Deferred | None) -> tuple[bytes, dict[str, bytes]]:
-    guids = _Guids(result)
+    guids = Guids(result)
     ns = PROJECT_NS
     user = guids("user", USER_NAME)
     project = etree.Element(
@@ -452,7 +418,7 @@ def render_qdpx(result: Result) -> bytes:
 
 def render_qdc(result: Result) -> bytes:
     """``codebook.qdc``: the codebook alone (themes as non-codable parents, codes beneath)."""
-    guids = _Guids(result)
+    guids = Guids(result)
     root = etree.Element(
         f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=f"cppthemes {__version__}"
     )
