@@ -7,7 +7,9 @@ import contextlib
 import copy
 import hashlib
 import ipaddress
+import json
 import os
+import pickle
 import re
 import shutil
 import socket
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 if TYPE_CHECKING:
     from cppthemes.config import Config
@@ -98,15 +101,49 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     return fake
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder for what the session makes once, seen by every pytest-xdist worker.
+
+    Serially: the session's own ``mktemp(name)``. Under xdist (the README's test command runs
+    on every core) each worker is a session of its own, with its basetemp ``popen-gwN`` inside
+    one folder per pytest run; ``name`` there is shared by the workers of this run and by no
+    other run (the pattern of xdist's docs, "Making session-scoped fixtures execute only
+    once"). What is made in it is made under ``made_once``'s lock.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return tmp_path_factory.mktemp(name)
+    folder = tmp_path_factory.getbasetemp().parent / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def made_once(done: Path) -> Iterator[bool]:
+    """Hold ``done``'s lock; yield True if the caller must make the thing (then ``done`` is
+    written when the block ends without an error), False if another worker made it already.
+
+    A failed make writes no ``done``: the next worker to ask makes it again and fails the
+    same way, so each worker's tests see the error rather than a half-made folder.
+    """
+    with FileLock(str(done) + ".lock"):
+        if done.exists():
+            yield False
+            return
+        yield True
+        done.write_text("made\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def real_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One user cache for every integration test of the session.
+    """One user cache for every integration test of the session (of every xdist worker).
 
     The packaged model's automatic ONNX export (about 10 s) and its vectors of data/sample
     (the slow part of a real run) are then made once, by whichever integration test runs
-    first, and shared by the rest.
+    first, and shared by the rest. Two workers using it at once is two cppthemes processes
+    on one cache, which the product allows (the export is renamed into place, one rename
+    wins; the vector cache is sqlite with a 30 s busy timeout).
     """
-    return tmp_path_factory.mktemp("real-model-cache")
+    return shared_folder(tmp_path_factory, "real-model-cache")
 
 
 @pytest.fixture(autouse=True)
@@ -311,14 +348,23 @@ class SharedRuns:
         self._digests: dict[Path, dict[str, str]] = {}
 
     def get(self, key: object, make: Callable[[Path], str]) -> SharedRun:
-        """The run for ``key``, made by ``make(out)`` (which returns the printed output) once."""
+        """The run for ``key``, made by ``make(out)`` (which returns the printed output) once
+        for the whole pytest run: the first xdist worker to ask makes it, the others wait on
+        its lock and read it. The digest is the maker's, taken before any test saw the
+        folder, so every worker's end-of-session check compares against what was written."""
         if key not in self._made:
-            out = self.root / f"run-{len(self._made)}"
-            with blocked_network() as attempts:
-                output = make(out)
-            assert not attempts, f"a shared run tried to reach the network: {attempts}"
-            self._made[key] = SharedRun(out, output)
-            self._digests[out] = folder_digest(out)
+            out = self.root / f"run-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
+            saved = out.with_name(out.name + ".json")
+            with made_once(out.with_name(out.name + ".done")) as first:
+                if first:
+                    with blocked_network() as attempts:
+                        output = make(out)
+                    assert not attempts, f"a shared run tried to reach the network: {attempts}"
+                    made = {"output": output, "digest": folder_digest(out)}
+                    saved.write_text(json.dumps(made), encoding="utf-8")
+            made = json.loads(saved.read_text(encoding="utf-8"))
+            self._made[key] = SharedRun(out, made["output"])
+            self._digests[out] = made["digest"]
         return self._made[key]
 
     def changed(self) -> list[str]:
@@ -345,10 +391,15 @@ class SampleRuns:
             from cppthemes.pipeline import run
 
             cfg = load_config(None, list(overrides))
-            with blocked_network() as attempts:
-                result = run([SAMPLE], cfg, embedder=FakeEmbedder())
-            assert not attempts, attempts
-            self._results[overrides] = (cfg, result)
+            name = f"result-{hashlib.sha256(repr(overrides).encode()).hexdigest()[:12]}.pickle"
+            saved = self._shared.root / name  # the Result, for the other xdist workers
+            with made_once(saved.with_name(name + ".done")) as first:
+                if first:
+                    with blocked_network() as attempts:
+                        result = run([SAMPLE], cfg, embedder=FakeEmbedder())
+                    assert not attempts, attempts
+                    saved.write_bytes(pickle.dumps(result))
+            self._results[overrides] = (cfg, pickle.loads(saved.read_bytes()))
         return self._results[overrides]
 
     def result(self, *overrides: str) -> Result:
@@ -382,7 +433,7 @@ class SampleRuns:
 
 @pytest.fixture(scope="session")
 def _shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRuns]:
-    shared = SharedRuns(tmp_path_factory.mktemp("shared-runs"))
+    shared = SharedRuns(shared_folder(tmp_path_factory, "shared-runs"))
     yield shared
     changed = shared.changed()
     assert not changed, f"a test wrote into a shared run folder (use copy_to): {changed}"

@@ -5,6 +5,8 @@
 Each setup, call and teardown is charged the CPU seconds (user + system) this process and the
 children it reaped spent in it: a subprocess is charged when it is waited for, so a server
 fixture's process shows up in the teardown that stops it. The first line is the session's total.
+Under pytest-xdist each worker writes its own file, the path with ``.gwN`` added (the
+controller, which runs no test, writes none).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = os.environ.get("CPPTHEMES_CPU_DURATIONS", "cpu-durations.txt")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
+        path = f"{path}.{worker}"
+    elif session.config.getoption("numprocesses", None):
+        return  # the xdist controller: the workers ran the tests
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(f"total_cpu_s {_cpu():.1f}\n")
         for seconds, phase, nodeid in sorted(_rows, reverse=True):

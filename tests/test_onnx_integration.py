@@ -17,7 +17,7 @@ from cppthemes.cli.app import app
 from cppthemes.codebook.book import load_codebook
 from cppthemes.embed.embedder import SentenceTransformerEmbedder
 from cppthemes.embed.onnx_model import CONFIG_FILE, MODEL_FILE, OnnxEmbedder, onnx_model_dir
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, made_once
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -44,13 +44,19 @@ def _cache(real_model_cache: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def int8_dir(_cache: Path) -> Path:
-    """`cppthemes model export-onnx`, into the user cache, as a user would run it."""
+    """`cppthemes model export-onnx`, into the user cache, as a user would run it.
+
+    Once per pytest run: under xdist the cache is every worker's, and the first worker to get
+    here exports (and checks what the command printed) while the others wait on the lock.
+    """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(_cache))
-        result = CliRunner().invoke(app, ["model", "export-onnx"])
-        assert result.exit_code == 0, result.output
         folder = onnx_model_dir()
-    assert result.stdout.strip() == str(folder)
+        with made_once(_cache / "int8-export.done") as first:
+            if first:
+                result = CliRunner().invoke(app, ["model", "export-onnx"])
+                assert result.exit_code == 0, result.output
+                assert result.stdout.strip() == str(folder)
     assert (folder / MODEL_FILE).is_file() and (folder / CONFIG_FILE).is_file()
     assert not list(folder.parent.glob(folder.name + ".*tmp"))
     return folder
