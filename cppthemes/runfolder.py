@@ -12,6 +12,7 @@ import json
 import shlex
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ from cppthemes.codec import (
 )
 from cppthemes.config import Config
 from cppthemes.errors import CppthemesError, RunDirError
-from cppthemes.export.registry import EXPORTS, Rendered
+from cppthemes.export.registry import EXPORTS
 from cppthemes.files import atomic_write_text, sha256_bytes, write_all
+from cppthemes.forkrender import Job, render_all
 from cppthemes.pseudonymize import pseudonym_map_path, pseudonyms_csv
 from cppthemes.records import (
     Code,
@@ -131,6 +133,10 @@ def _recorded_hashes(out_dir: Path) -> dict[str, str]:
         return {}
 
 
+# Rendered in a forked child where that is safe (cppthemes/forkrender.py): the two largest
+# renders, about half of the write stage, beside codebook.yaml, project.qdpx and the rest here.
+OFFLOADED = frozenset({"html", "xlsx"})
+
 # Files that analysts edit by hand: replaced only after a backup when they were changed.
 EDITABLE = ("codebook.yaml",)
 
@@ -159,15 +165,20 @@ def write_run(
     stages account for the command's whole wall time but the final renames.
     """
     clock = time.perf_counter()
-    rendered: Rendered = {
-        "passages.jsonl": passages_jsonl(result),
-        "transcripts.jsonl": transcripts_jsonl(result),
-        "codebook.yaml": dump_codebook(
-            result.codes, result.themes, _state(result), base=codebook_base
+    jobs: list[Job] = [
+        ("passages.jsonl", lambda: {"passages.jsonl": passages_jsonl(result)}),
+        ("transcripts.jsonl", lambda: {"transcripts.jsonl": transcripts_jsonl(result)}),
+        (
+            "codebook.yaml",
+            lambda: {
+                "codebook.yaml": dump_codebook(
+                    result.codes, result.themes, _state(result), base=codebook_base
+                )
+            },
         ),
-    }
-    for render in EXPORTS.values():
-        rendered.update(render(result))
+        *((name, partial(render, result)) for name, render in EXPORTS.items()),
+    ]
+    rendered = render_all(jobs, OFFLOADED)
     outputs = {
         name: sha256_bytes(c.encode("utf-8") if isinstance(c, str) else c)
         for name, c in rendered.items()
