@@ -269,12 +269,16 @@ def test_a_rerun_imports_no_heavy_library(tmp_path: Path) -> None:
     )
     root = Path(__file__).resolve().parents[1]
     other = ["--set", "cluster.min_size=2", "--set", "label.keyphrases=8"]
+    # Rendered in this one process (no forked writer, cppthemes/forkrender.py), so that what
+    # the writers import shows in its sys.modules.
+    env = {**os.environ, "CPPTHEMES_SERIAL_WRITE": "1"}
     runs = [
         subprocess.run(
             [sys.executable, "-c", script, *args],
             capture_output=True,
             text=True,
             cwd=root,
+            env=env,
             timeout=300,
         )
         for args in ([], [], other)
