@@ -17,6 +17,11 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cppthemes.errors import ConfigError, InputError
+from cppthemes.interrupts import Held
+
+# Ctrl-C while pydantic builds these models' validators would be printed and ignored: held
+# until the end of this module, then raised (cppthemes/interrupts.py).
+_held = Held()
 
 
 class _Section(BaseModel):
@@ -383,3 +388,6 @@ def parse_columns(spec: str) -> dict[str, str]:
             )
         out[key.strip().lower()] = value.strip()
     return out
+
+
+_held.release()
